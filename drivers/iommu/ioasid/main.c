@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/ioasid: the character device and its ioctl dispatch.
+ *
+ * Each open file is a context (struct ioasid_ctx).  Every ioctl takes one
+ * extensible struct whose first member is its size; the dispatcher checks
+ * and copies it once, so that handlers only see a complete kernel copy
+ * and only have to check the meaning of its fields.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <uapi/linux/ioasid.h>
+
+#include "ioasid_private.h"
+
+static int ioasid_fops_open(struct inode *inode, struct file *filp)
+{
+	struct ioasid_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	filp->private_data = ctx;
+	return 0;
+}
+
+static int ioasid_fops_release(struct inode *inode, struct file *filp)
+{
+	struct ioasid_ctx *ctx = filp->private_data;
+
+	ioasid_ctx_destroy_all(ctx);
+	xa_destroy(&ctx->objects);
+	kfree(ctx);
+	return 0;
+}
+
+/**
+ * ioasid_ucmd_respond - copy the command struct back to user space
+ * @ucmd: The call
+ * @cmd_len: Size of the kernel struct
+ *
+ * Writes no more than the caller's size, so that a caller built against
+ * an older, shorter struct gets exactly the fields it knows.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_info *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	cmd->caps = 0;
+	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/* Every struct an ioctl takes, so that one buffer fits them all. */
+union ioasid_ucmd_buffer {
+	struct ioasid_alloc alloc;
+	struct ioasid_destroy destroy;
+	struct ioasid_info info;
+};
+
+/**
+ * struct ioasid_ioctl_op - how to dispatch one ioctl
+ * @size: Size of the struct the kernel knows
+ * @min_size: Size of the first version of the struct; shorter is EINVAL
+ * @ioctl_num: The full ioctl number, checked so that only the exact
+ *             encoding is accepted
+ * @execute: The handler
+ */
+struct ioasid_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct ioasid_ucmd *ucmd);
+};
+
+#define IOCTL_OP(_ioctl, _fn, _struct, _last)                                  \
+	[_IOC_NR(_ioctl) - IOASID_CMD_BASE] = {                               \
+		.size = sizeof(_struct) +                                      \
+			BUILD_BUG_ON_ZERO(sizeof(union ioasid_ucmd_buffer) <   \
+					  sizeof(_struct)),                    \
+		.min_size = offsetofend(_struct, _last),                       \
+		.ioctl_num = _ioctl,                                           \
+		.execute = _fn,                                                \
+	}
+static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
+	IOCTL_OP(IOASID_ALLOC, ioasid_space_alloc_ioctl, struct ioasid_alloc,
+		 __reserved),
+	IOCTL_OP(IOASID_DESTROY, ioasid_destroy_ioctl, struct ioasid_destroy,
+		 __reserved),
+	IOCTL_OP(IOASID_GET_INFO, ioasid_get_info_ioctl, struct ioasid_info,
+		 caps),
+};
+
+static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
+			      unsigned long arg)
+{
+	const struct ioasid_ioctl_op *op;
+	union ioasid_ucmd_buffer buf;
+	struct ioasid_ucmd ucmd = {
+		.ctx = filp->private_data,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	unsigned int nr = _IOC_NR(cmd);
+	int rc;
+
+	if (nr < IOASID_CMD_BASE ||
+	    nr >= IOASID_CMD_BASE + ARRAY_SIZE(ioasid_ioctl_ops))
+		return -ENOTTY;
+	op = &ioasid_ioctl_ops[nr - IOASID_CMD_BASE];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+
+	rc = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (rc)
+		return rc;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	rc = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+	return op->execute(&ucmd);
+}
+
+static const struct file_operations ioasid_fops = {
+	.owner = THIS_MODULE,
+	.open = ioasid_fops_open,
+	.release = ioasid_fops_release,
+	.unlocked_ioctl = ioasid_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/*
+ * 0660: the file grants pinning memory and driving DMA, so access is
+ * given by group membership, as for /dev/vfio/devices/ and /dev/iommu.
+ */
+static struct miscdevice ioasid_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "ioasid",
+	.fops = &ioasid_fops,
+	.mode = 0660,
+};
+
+static int __init ioasid_init(void)
+{
+	return misc_register(&ioasid_misc);
+}
+
+static void __exit ioasid_exit(void)
+{
+	misc_deregister(&ioasid_misc);
+}
+
+module_init(ioasid_init);
+module_exit(ioasid_exit);
+
+MODULE_DESCRIPTION("/dev/ioasid: user-managed I/O address spaces");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The object registry of a /dev/ioasid context: ids, types, lifetimes.
+ *
+ * An object is built in three steps so that user space never sees one
+ * half made: ioasid_object_alloc() reserves an id, the creator fills the
+ * object in and tells user space its id, then ioasid_object_publish()
+ * makes it visible to lookups.  If anything fails before publication,
+ * ioasid_object_abort() gives the id back and nothing was ever visible.
+ */
+#include <linux/slab.h>
+
+#include <uapi/linux/ioasid.h>
+
+#include "ioasid_private.h"
+
+/*
+ * How each type is torn down once its last user is gone; the function
+ * also frees the memory that holds the object.
+ */
+static void (*const ioasid_object_destroy_fn[IOASID_OBJ_MAX])(struct ioasid_object *) = {
+	[IOASID_OBJ_SPACE] = ioasid_space_destroy,
+};
+
+/**
+ * ioasid_object_alloc - reserve an id and allocate a new object
+ * @ctx: The owning context
+ * @size: Size of the containing struct, whose first member is the object
+ * @type: What the object is
+ *
+ * Return: the object, invisible to lookups until ioasid_object_publish(),
+ * or an ERR_PTR.
+ */
+struct ioasid_object *ioasid_object_alloc(struct ioasid_ctx *ctx, size_t size,
+					  enum ioasid_object_type type)
+{
+	struct ioasid_object *obj;
+	int rc;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	refcount_set(&obj->users, 1);
+	rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		kfree(obj);
+		return ERR_PTR(rc);
+	}
+	return obj;
+}
+
+/**
+ * ioasid_object_publish - make a fully built object visible to lookups
+ * @ctx: The owning context
+ * @obj: An object from ioasid_object_alloc()
+ */
+void ioasid_object_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	void *old;
+
+	old = xa_store(&ctx->objects, obj->id, obj, GFP_KERNEL);
+	/* Storing over a reserved entry needs no memory and cannot fail. */
+	WARN_ON(old != NULL);
+}
+
+/**
+ * ioasid_object_abort - free an object that was never published
+ * @ctx: The owning context
+ * @obj: An object from ioasid_object_alloc(), emptied by its creator
+ */
+void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	xa_erase(&ctx->objects, obj->id);
+	kfree(obj);
+}
+
+/**
+ * ioasid_object_get - look an object up by id and take a user reference
+ * @ctx: The context to look in
+ * @id: The id user space gave
+ * @type: The type the caller needs, or IOASID_OBJ_ANY
+ *
+ * Return: the object, to be released with ioasid_object_put(), or
+ * ERR_PTR(-ENOENT) when @id names no published object of @type.
+ */
+struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
+					enum ioasid_object_type type)
+{
+	struct ioasid_object *obj;
+
+	xa_lock(&ctx->objects);
+	obj = xa_load(&ctx->objects, id);
+	if (!obj || (type != IOASID_OBJ_ANY && obj->type != type))
+		obj = ERR_PTR(-ENOENT);
+	else
+		refcount_inc(&obj->users);
+	xa_unlock(&ctx->objects);
+	return obj;
+}
+
+/**
+ * ioasid_object_put - drop a reference taken by ioasid_object_get()
+ * @obj: The object
+ *
+ * Never frees: the context's own reference outlives every user's.
+ */
+void ioasid_object_put(struct ioasid_object *obj)
+{
+	refcount_dec(&obj->users);
+}
+
+/*
+ * Unpublish @obj if the context holds its only reference.  The caller
+ * then owns it and must destroy it.
+ */
+static bool ioasid_object_unpublish(struct ioasid_ctx *ctx,
+				    struct ioasid_object *obj)
+{
+	lockdep_assert_held(&ctx->objects.xa_lock);
+
+	if (!refcount_dec_if_one(&obj->users))
+		return false;
+	__xa_erase(&ctx->objects, obj->id);
+	return true;
+}
+
+static void ioasid_object_destroy(struct ioasid_object *obj)
+{
+	ioasid_object_destroy_fn[obj->type](obj);
+}
+
+int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_destroy *cmd = ucmd->cmd;
+	struct ioasid_ctx *ctx = ucmd->ctx;
+	struct ioasid_object *obj;
+	int rc = 0;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+
+	xa_lock(&ctx->objects);
+	obj = xa_load(&ctx->objects, cmd->id);
+	if (!obj)
+		rc = -ENOENT;
+	else if (!ioasid_object_unpublish(ctx, obj))
+		rc = -EBUSY;
+	xa_unlock(&ctx->objects);
+	if (rc)
+		return rc;
+
+	ioasid_object_destroy(obj);
+	return 0;
+}
+
+/**
+ * ioasid_ctx_destroy_all - destroy every object of a closing context
+ * @ctx: The context; no ioctl can run on it any more
+ *
+ * Objects hold references on each other (a device on the IOASID it is
+ * attached to), so an object may only become free once another is gone:
+ * sweep until nothing is left.  A sweep that frees nothing means a
+ * reference leaked.
+ */
+void ioasid_ctx_destroy_all(struct ioasid_ctx *ctx)
+{
+	struct ioasid_object *obj;
+	unsigned long index;
+	bool progress, freed;
+
+	do {
+		progress = false;
+		xa_for_each(&ctx->objects, index, obj) {
+			xa_lock(&ctx->objects);
+			freed = ioasid_object_unpublish(ctx, obj);
+			xa_unlock(&ctx->objects);
+			if (freed)
+				ioasid_object_destroy(obj);
+			progress |= freed;
+		}
+	} while (progress && !xa_empty(&ctx->objects));
+
+	WARN_ON(!xa_empty(&ctx->objects));
+}

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/ioasid error paths, reached by fault injection.
+ *
+ * /proc/thread-self/fail-nth makes the n-th fault site this thread reaches
+ * fail (a slab or page allocation, or a user copy).  Each test runs one
+ * operation with n = 1, 2, ... until it completes without reaching an
+ * armed site, so every failure point on its path is hit once, and checks
+ * after each failure that the operation changed nothing.  Leaks along the
+ * unwind paths are caught by the kmemleak scan that ends every VM run.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "ioasid_test.h"
+
+/* No path of ours has anywhere near this many fault sites. */
+#define MAX_NTH 2000
+
+static bool write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
+/*
+ * Make the fault sites honour fail-nth for ordinary GFP_KERNEL allocations
+ * of any order, and quietly: an injected failure is not a splat.
+ */
+static bool fault_injection_setup(void)
+{
+	static const char *const settings[][2] = {
+		{ "failslab/ignore-gfp-wait", "N" },
+		{ "failslab/verbose", "0" },
+		{ "fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "fail_page_alloc/min-order", "0" },
+		{ "fail_page_alloc/verbose", "0" },
+		{ "fail_usercopy/verbose", "0" },
+	};
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/%s", settings[i][0]);
+		if (!write_file(path, settings[i][1]))
+			return false;
+	}
+	return true;
+}
+
+static int nth_fd = -1;
+
+static void nth_arm(unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	lseek(nth_fd, 0, SEEK_SET);
+	if (write(nth_fd, buf, len) != len)
+		abort();
+}
+
+/*
+ * Disarm and tell whether the armed site was reached.  The count is read
+ * before the read copies it out, so a count of 1 makes that copy fail:
+ * EFAULT there means the site was not reached either.
+ */
+static bool nth_disarm(void)
+{
+	char buf[16] = {};
+	ssize_t len;
+
+	lseek(nth_fd, 0, SEEK_SET);
+	len = read(nth_fd, buf, sizeof(buf) - 1);
+	if (len < 0)
+		return errno == EFAULT ? false : (abort(), false);
+	if (atoi(buf) == 0)
+		return true;
+	nth_arm(0);
+	return false;
+}
+
+FIXTURE(fail_nth) {
+	int fd;
+};
+
+FIXTURE_SETUP(fail_nth)
+{
+	if (!fault_injection_setup())
+		SKIP(return, "fault injection is not available in debugfs");
+	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	ASSERT_LE(0, nth_fd);
+	self->fd = ioasid_open();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(fail_nth)
+{
+	close(self->fd);
+	close(nth_fd);
+}
+
+/* An injected failure must come back as one of these, never another. */
+static bool injected_errno(int err)
+{
+	return err == ENOMEM || err == EFAULT;
+}
+
+TEST_F(fail_nth, open)
+{
+	unsigned int n;
+	bool fired;
+	int fd;
+
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		fd = ioasid_open();
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		if (fd >= 0)
+			close(fd);
+		else
+			ASSERT_TRUE(injected_errno(errno));
+	}
+	ASSERT_LE(0, fd);
+	ASSERT_GT(n, 1);
+	close(fd);
+}
+
+TEST_F(fail_nth, alloc)
+{
+	unsigned int n, id, first;
+	bool fired;
+	int rc;
+
+	/* Populate the registry so the sweep also covers a non-empty one. */
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &first));
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = ioasid_alloc(self->fd, &id);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		if (rc == 0) {
+			/* A site with a fallback absorbed the failure. */
+			ASSERT_EQ(first + 1, id);
+			ASSERT_EQ(0, ioasid_destroy(self->fd, id));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		/* The failed call reserved no id and published nothing. */
+		ASSERT_ERRNO(ENOENT, ioasid_destroy(self->fd, first + 1));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(first + 1, id);
+	/* Reached: the copy-in, the object, the id and the copy-out. */
+	ASSERT_LE(4, n);
+}
+
+TEST_F(fail_nth, destroy)
+{
+	unsigned int n, id;
+	bool fired;
+	int rc;
+
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &id));
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = ioasid_destroy(self->fd, id);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		ASSERT_EQ(-1, rc);
+		ASSERT_TRUE(injected_errno(errno));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_ERRNO(ENOENT, ioasid_destroy(self->fd, id));
+	ASSERT_GT(n, 1);
+}
+
+TEST_F(fail_nth, get_info)
+{
+	IOASID_CMD(ioasid_info, info);
+	unsigned int n;
+	bool fired;
+	int rc;
+
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = ioctl(self->fd, IOASID_GET_INFO, &info);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		ASSERT_EQ(-1, rc);
+		ASSERT_EQ(EFAULT, errno);
+	}
+	ASSERT_EQ(0, rc);
+	/* Reached: the copy-in and the copy-out. */
+	ASSERT_EQ(3, n);
+}
+
+TEST_HARNESS_MAIN
