@@ -89,22 +89,21 @@ struct ioasid_ioctl_op {
 	int (*execute)(struct ioasid_ucmd *ucmd);
 };
 
-#define IOCTL_OP(_ioctl, _fn, _struct, _last)                                  \
-	[_IOC_NR(_ioctl) - IOASID_CMD_BASE] = {                               \
+#define IOCTL_OP(_name, _fn, _struct, _last)                                   \
+	[IOASID_CMD_##_name - IOASID_CMD_BASE] = {                             \
 		.size = sizeof(_struct) +                                      \
 			BUILD_BUG_ON_ZERO(sizeof(union ioasid_ucmd_buffer) <   \
 					  sizeof(_struct)),                    \
 		.min_size = offsetofend(_struct, _last),                       \
-		.ioctl_num = _ioctl,                                           \
+		.ioctl_num = IOASID_##_name,                                   \
 		.execute = _fn,                                                \
 	}
 static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
-	IOCTL_OP(IOASID_ALLOC, ioasid_space_alloc_ioctl, struct ioasid_alloc,
+	IOCTL_OP(ALLOC, ioasid_space_alloc_ioctl, struct ioasid_alloc,
 		 __reserved),
-	IOCTL_OP(IOASID_DESTROY, ioasid_destroy_ioctl, struct ioasid_destroy,
+	IOCTL_OP(DESTROY, ioasid_destroy_ioctl, struct ioasid_destroy,
 		 __reserved),
-	IOCTL_OP(IOASID_GET_INFO, ioasid_get_info_ioctl, struct ioasid_info,
-		 caps),
+	IOCTL_OP(GET_INFO, ioasid_get_info_ioctl, struct ioasid_info, caps),
 };
 
 static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,

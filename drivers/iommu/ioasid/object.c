@@ -62,7 +62,7 @@ void ioasid_object_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 
 	old = xa_store(&ctx->objects, obj->id, obj, GFP_KERNEL);
 	/* Storing over a reserved entry needs no memory and cannot fail. */
-	WARN_ON(old != NULL);
+	WARN_ON(old);
 }
 
 /**

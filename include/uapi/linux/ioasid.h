@@ -60,6 +60,7 @@ struct ioasid_info {
 	__u32 flags;
 	__aligned_u64 caps;
 };
+
 #define IOASID_GET_INFO		_IO(IOASID_TYPE, IOASID_CMD_GET_INFO)
 
 /**
@@ -80,6 +81,7 @@ struct ioasid_destroy {
 	__u32 id;
 	__u32 __reserved;
 };
+
 #define IOASID_DESTROY		_IO(IOASID_TYPE, IOASID_CMD_DESTROY)
 
 /**
@@ -100,6 +102,7 @@ struct ioasid_alloc {
 	__u32 out_ioasid;
 	__u32 __reserved;
 };
+
 #define IOASID_ALLOC		_IO(IOASID_TYPE, IOASID_CMD_ALLOC)
 
 #endif /* _UAPI_LINUX_IOASID_H */

@@ -47,7 +47,7 @@ static bool fault_injection_setup(void)
 	char path[128];
 	size_t i;
 
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(settings); i++) {
 		snprintf(path, sizeof(path), "/sys/kernel/debug/%s", settings[i][0]);
 		if (!write_file(path, settings[i][1]))
 			return false;
@@ -57,34 +57,42 @@ static bool fault_injection_setup(void)
 
 static int nth_fd = -1;
 
+/*
+ * Writing the count copies it from user space, which is itself a fault
+ * site while a count is armed: a write that fails that way consumed the
+ * count, and the next one goes through.
+ */
 static void nth_arm(unsigned int n)
 {
 	char buf[16];
 	int len = snprintf(buf, sizeof(buf), "%u", n);
 
-	lseek(nth_fd, 0, SEEK_SET);
-	if (write(nth_fd, buf, len) != len)
-		abort();
+	while (pwrite(nth_fd, buf, len, 0) != len)
+		if (errno != EFAULT)
+			abort();
 }
 
 /*
- * Disarm and tell whether the armed site was reached.  The count is read
- * before the read copies it out, so a count of 1 makes that copy fail:
- * EFAULT there means the site was not reached either.
+ * Disarm and tell whether the armed site was reached, keeping errno for
+ * the caller.  The count is read before the read copies it out, so a
+ * count of 1 makes that copy fail: EFAULT there means the site was not
+ * reached either.
  */
 static bool nth_disarm(void)
 {
+	int saved_errno = errno;
 	char buf[16] = {};
 	ssize_t len;
+	bool fired;
 
-	lseek(nth_fd, 0, SEEK_SET);
-	len = read(nth_fd, buf, sizeof(buf) - 1);
-	if (len < 0)
-		return errno == EFAULT ? false : (abort(), false);
-	if (atoi(buf) == 0)
-		return true;
-	nth_arm(0);
-	return false;
+	len = pread(nth_fd, buf, sizeof(buf) - 1, 0);
+	if (len < 0 && errno != EFAULT)
+		abort();
+	fired = len > 0 && atoi(buf) == 0;
+	if (!fired)
+		nth_arm(0);
+	errno = saved_errno;
+	return fired;
 }
 
 FIXTURE(fail_nth) {

@@ -3,6 +3,7 @@
  * /dev/ioasid: the ioctl contract shared by every command (sizes, flags,
  * reserved fields, ids) and the object registry.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>

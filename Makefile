@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# /dev/ioasid: build the kernel with the subsystem and run it in QEMU.
+# 'make help' lists the targets.  Everything built lives under $(OUT).
+
+OUT ?= out
+H := harness
+SHELL := /bin/bash
+
+# What each step depends on, so that an unchanged repository rebuilds nothing.
+TREE_INPUTS := $(shell find drivers include Documentation tools patches -type f 2>/dev/null) \
+	$(H)/tree.sh
+KERNEL_INPUTS := $(shell find drivers include patches -type f 2>/dev/null) \
+	$(wildcard $(H)/configs/*.config) $(H)/kernel.sh
+PROG_INPUTS := $(shell find tools include/uapi -type f 2>/dev/null) $(H)/progs.sh
+
+TREE_STAMP := $(OUT)/tree-state/assembled
+KERNEL := $(OUT)/build-test/arch/x86/boot/bzImage
+PROGS_STAMP := $(OUT)/progs/.built
+
+.PHONY: help deps tree kernel progs check run shell vm lint clean distclean
+
+help:
+	@echo "make run        build, boot the VM and walk through what a VMM does"
+	@echo "make check      run every test suite; ends with 'N passed, N failed'"
+	@echo "make check SUITES='uapi'   run only the named suites (harness/suites/)"
+	@echo "make shell      an interactive shell in the test VM"
+	@echo "make vm EXTRA=dir CMD='prog args'   run your own static programs in the VM"
+	@echo "make tree       the patched kernel tree, in $(OUT)/linux"
+	@echo "make kernel     build the test kernel"
+	@echo "make lint       checkpatch --strict and kernel-doc on the new files"
+	@echo "make clean / distclean"
+
+deps:
+	@$(H)/deps.sh
+
+$(TREE_STAMP): $(TREE_INPUTS) | deps
+	@$(H)/tree.sh $(OUT)
+	@touch $@
+
+tree: deps $(TREE_STAMP)
+
+$(KERNEL): $(TREE_STAMP) $(KERNEL_INPUTS)
+	@$(H)/kernel.sh $(OUT) test
+	@touch $@
+
+kernel: tree $(KERNEL)
+
+$(PROGS_STAMP): $(KERNEL) $(PROG_INPUTS)
+	@$(H)/progs.sh $(OUT) test
+	@touch $@
+
+progs: kernel $(PROGS_STAMP)
+
+check: progs
+	@$(H)/check.sh $(OUT) $(SUITES)
+
+lint: tree
+	@mkdir -p $(OUT)/logs && rm -f $(OUT)/logs/results
+	@$(H)/lint.sh $(OUT)
+
+run: progs
+	@$(H)/vm.sh $(OUT) test walkthrough
+
+shell: progs
+	@$(H)/vm.sh $(OUT) test shell
+
+vm: progs
+	@EXTRA="$(EXTRA)" CMD="$(CMD)" $(H)/vm.sh $(OUT) test custom
+
+clean:
+	rm -rf $(OUT)/build-* $(OUT)/progs $(OUT)/selftests $(OUT)/tools $(OUT)/vm $(OUT)/logs
+
+distclean:
+	rm -rf $(OUT)

@@ -1,0 +1,150 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel in QEMU with an emulated VT-d and run one suite in it.
+#
+# usage: harness/vm.sh OUT_DIR FLAVOUR SUITE
+#        harness/vm.sh OUT_DIR FLAVOUR shell
+#        EXTRA=DIR CMD='prog args' harness/vm.sh OUT_DIR FLAVOUR custom
+#
+# A suite is harness/suites/SUITE.sh: the VM shape (devices, snoop-control,
+# memory, kernel command line) and the programs to run.  The run fails on
+# a failed test, a program that exits non-zero, any kernel splat on the
+# console, a kmemleak report, a QEMU error, or the timeout.  Logs are kept
+# in OUT_DIR/logs/SUITE.console.log and OUT_DIR/logs/SUITE.ktap.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=$(cd "$1" && pwd)
+flavour=$2
+suite=$3
+obj=$out/build-$flavour
+kernel=$obj/arch/x86/boot/bzImage
+logs=$out/logs
+console=$logs/$suite.console.log
+ktap=$logs/$suite.ktap
+stage=$out/vm/$suite
+
+# The VM shape; a suite file overrides what it needs.
+DEVICES="-device edu"
+SNOOP=on
+MEM=2G
+SMP=2
+CMDLINE=""
+VFIO_EDU=0
+RUN=""
+TIMEOUT=900
+MODE=run
+SHOW=results
+
+case $suite in
+shell) MODE=shell; VFIO_EDU=1 ;;
+custom)
+	[ -n "${CMD:-}" ] || { echo "vm: custom needs CMD='...'" >&2; exit 2; }
+	RUN=$CMD; VFIO_EDU=1 ;;
+*)	# shellcheck source=/dev/null
+	. "$repo/harness/suites/$suite.sh" ;;
+esac
+
+[ -f "$kernel" ] || { echo "vm: no kernel at $kernel (make kernel)" >&2; exit 2; }
+mkdir -p "$logs"
+
+# A small initramfs: static busybox, the selftests, the sample programs,
+# the caller's EXTRA folder and the suite's settings.
+pack() {
+	rm -rf "$stage"
+	mkdir -p "$stage/root"/{bin,dev,proc,sys,tmp,tests,extra}
+	cp /bin/busybox "$stage/root/bin/busybox"
+	cp "$repo/harness/guest/init" "$stage/root/init"
+	cp "$out"/progs/* "$stage/root/tests/"
+	if [ -n "${EXTRA:-}" ]; then
+		cp -r "$EXTRA"/. "$stage/root/extra/"
+	fi
+	{
+		printf 'MODE=%q\nVFIO_EDU=%q\n' "$MODE" "$VFIO_EDU"
+		printf 'RUN=%q\n' "$RUN"
+	} > "$stage/root/suite.sh"
+	(cd "$stage/root" && find . | cpio -o -H newc --quiet | gzip -1) \
+		> "$stage/initrd.gz"
+}
+
+splats='WARNING:|BUG:|KASAN|UBSAN|Oops|Kernel panic|general protection fault|'
+splats+='possible recursive locking|circular locking dependency|'
+splats+='inconsistent lock state|lock held when returning|suspicious RCU usage|'
+splats+='DEBUG_LOCKS_WARN|list_add corruption|list_del corruption|'
+splats+='kernel BUG|unreferenced object|blocked for more than|soft lockup|'
+splats+='Call Trace:'
+
+qemu_cmd() {
+	local append="console=ttyS0 intel_iommu=on iommu=nopt panic=-1 loglevel=4"
+	append+=" kmemleak=on $CMDLINE"
+	qemu=(qemu-system-x86_64 -M q35,kernel-irqchip=split -cpu max
+	      -m "$MEM" -smp "$SMP" -no-reboot
+	      -kernel "$kernel" -initrd "$stage/initrd.gz" -append "$append"
+	      -device "intel-iommu,intremap=on,snoop-control=$SNOOP"
+	      $DEVICES)
+}
+
+# What to echo while the suite runs: the result lines, or all of it.
+show() {
+	if [ "$SHOW" = all ]; then
+		sed -u -n '/^### kmemleak/q; /^### /!p'
+		cat > /dev/null
+	else
+		grep --line-buffered -E '^(ok|not ok) |^# (FAIL|SKIP)|^### (exit|bind)' |
+			sed -u "s/^/vm: $suite: /"
+	fi
+}
+
+pack
+qemu_cmd
+
+if [ "$MODE" = shell ]; then
+	exec "${qemu[@]}" -nographic
+fi
+
+echo "vm: $suite: booting ($flavour kernel, snoop-control=$SNOOP, $MEM)"
+# Results stream on the second serial port and are shown as they come.
+set +e
+timeout -k 10 "$TIMEOUT" "${qemu[@]}" -display none -monitor none \
+	-serial "file:$console" -serial stdio < /dev/null 2> "$logs/$suite.qemu.log" |
+	tr -d '\r' | tee "$ktap" | show
+rc=${PIPESTATUS[0]}
+set -e
+
+fail=0
+report() { echo "vm: $suite: FAIL: $*"; fail=1; }
+
+if [ "$rc" = 124 ]; then
+	report "timeout after $TIMEOUT s"
+elif [ "$rc" != 0 ]; then
+	report "QEMU exited with $rc: $(tail -n 3 "$logs/$suite.qemu.log")"
+fi
+if grep -q . "$logs/$suite.qemu.log"; then
+	grep -q -E 'hardware error|Aborted|core dumped' "$logs/$suite.qemu.log" &&
+		report "QEMU: $(grep -m1 -E 'hardware error|Aborted|core dumped' "$logs/$suite.qemu.log")"
+fi
+grep -q '^### done' "$ktap" || report "the guest did not finish the suite"
+if grep -E "$splats" "$console" > "$logs/$suite.splats"; then
+	report "kernel splat on the console: $(head -n 1 "$logs/$suite.splats")"
+fi
+if grep -q 'unreferenced object' "$ktap"; then
+	report "kmemleak: $(grep -c 'unreferenced object' "$ktap") leaked object(s)"
+fi
+while read -r _ _ code prog; do
+	[ "$code" = 0 ] || report "'$prog' exited with $code"
+done < <(grep '^### exit ' "$ktap")
+
+# A kselftest program counts its tests; any other program counts once, by
+# its exit status.
+read -r passed failed skipped < <(awk '
+	/^### run / { n = 0 }
+	/^ok / { if (/# SKIP/) s++; else p++; n++ }
+	/^not ok / { f++; n++ }
+	/^### exit / { if (!n) { if ($3 == 0) p++; else f++ } }
+	END { print p + 0, f + 0, s + 0 }' "$ktap")
+echo "vm: $suite: $passed passed, $failed failed, $skipped skipped; console: $console; ktap: $ktap"
+# One line for make check to add up: a suite-level failure counts once.
+[ "$failed" -gt 0 ] || [ $fail = 0 ] || failed=1
+echo "RESULT $suite $passed $failed $skipped" >> "$logs/results"
+[ $fail = 0 ] && [ "$failed" = 0 ]
