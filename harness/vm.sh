@@ -76,7 +76,7 @@ splats+='kernel BUG|unreferenced object|blocked for more than|soft lockup|'
 splats+='Call Trace:'
 
 qemu_cmd() {
-	local append="console=ttyS0 intel_iommu=on iommu=nopt panic=-1 loglevel=4"
+	local append="console=ttyS0 intel_iommu=on iommu=nopt panic=-1"
 	append+=" kmemleak=on $CMDLINE"
 	qemu=(qemu-system-x86_64 -M q35,kernel-irqchip=split -cpu max
 	      -m "$MEM" -smp "$SMP" -no-reboot
@@ -125,7 +125,9 @@ if grep -q . "$logs/$suite.qemu.log"; then
 		report "QEMU: $(grep -m1 -E 'hardware error|Aborted|core dumped' "$logs/$suite.qemu.log")"
 fi
 grep -q '^### done' "$ktap" || report "the guest did not finish the suite"
-if grep -E "$splats" "$console" > "$logs/$suite.splats"; then
+# The console and the kernel log the guest dumps at the end: the console
+# still has what a crash cut short, the log has every level.
+if cat "$console" "$ktap" | grep -E "$splats" > "$logs/$suite.splats"; then
 	report "kernel splat on the console: $(head -n 1 "$logs/$suite.splats")"
 fi
 if grep -q 'unreferenced object' "$ktap"; then
