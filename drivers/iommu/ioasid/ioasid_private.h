@@ -6,7 +6,11 @@
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
 
+#include <linux/interval_tree.h>
+#include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/refcount.h>
+#include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
@@ -77,14 +81,112 @@ void ioasid_ctx_destroy_all(struct ioasid_ctx *ctx);
 int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd);
 
 /**
+ * struct ioasid_pfn_run - physically contiguous pinned pages
+ * @index: Page index, within the pinned range, of the first page
+ * @pfn: Its PFN
+ * @npages: How many pages the run has
+ */
+struct ioasid_pfn_run {
+	unsigned long index;
+	unsigned long pfn;
+	unsigned long npages;
+};
+
+/**
+ * struct ioasid_pages - user memory pinned by one IOASID_MAP
+ * @kref: One reference per mapping of the memory: the IOASID_MAP one and
+ *        one per IOASID_COPY.  The last put unpins and uncharges.
+ * @npages: Pages pinned, and charged to RLIMIT_MEMLOCK
+ * @writable: Pinned with FOLL_WRITE, so devices may write
+ * @user: The user charged, with a reference; NULL when @mm is
+ * @mm: The mm charged (pinned_vm), grabbed; NULL when @user is
+ * @nruns: Number of valid @runs
+ * @runs_cap: Room in @runs
+ * @runs: The pages as PFN runs, in page order
+ * @first_run: Storage for @runs while there is a single run, so that a
+ *             small mapping costs one allocation
+ *
+ * Immutable once pinned, so readers need no lock.
+ */
+struct ioasid_pages {
+	struct kref kref;
+	unsigned long npages;
+	bool writable;
+	struct user_struct *user;
+	struct mm_struct *mm;
+	unsigned int nruns;
+	unsigned int runs_cap;
+	struct ioasid_pfn_run *runs;
+	struct ioasid_pfn_run first_run;
+};
+
+struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
+					   unsigned long npages, bool writable,
+					   bool account_mm);
+void ioasid_pages_put(struct ioasid_pages *pages);
+struct ioasid_pfn_run *ioasid_pages_find_run(struct ioasid_pages *pages,
+					     unsigned long index);
+
+/**
+ * struct ioasid_mapping - one mapping of an IOASID
+ * @node: Its IOVA range, in &struct ioasid_space.mappings
+ * @pages: The pinned memory, with a reference
+ * @pg_index: Index in @pages of the page mapped at the first IOVA
+ * @prot: IOMMU_READ and/or IOMMU_WRITE
+ * @free_link: On the list of mappings an unmap releases
+ */
+struct ioasid_mapping {
+	struct interval_tree_node node;
+	struct ioasid_pages *pages;
+	unsigned long pg_index;
+	int prot;
+	struct list_head free_link;
+};
+
+/**
  * struct ioasid_space - an IOASID: one I/O address space of a context
- * @obj: Registry entry; @obj.id is the IOASID number user space sees.
+ * @obj: Registry entry; @obj.id is the IOASID number user space sees
+ * @account_mm: IOASID_ALLOC_ACCOUNT_MM: charge pinned pages to the mm
+ * @lock: Protects @mappings and @reserved.  Taken for writing by map and
+ *        unmap, which therefore change the IOASID one at a time; pinning
+ *        happens before it is taken, so that map calls pin in parallel.
+ * @mappings: Every mapping, by IOVA
+ * @reserved: IOVA ranges no mapping may use: reserved regions of the
+ *            attached devices and what lies outside their apertures
  */
 struct ioasid_space {
 	struct ioasid_object obj;
+	bool account_mm;
+	struct rw_semaphore lock;
+	struct rb_root_cached mappings;
+	struct rb_root_cached reserved;
 };
 
 int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_space_destroy(struct ioasid_object *obj);
+int ioasid_map_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
+
+#ifdef CONFIG_IOASID_TEST
+int ioasid_test_ioctl(struct ioasid_ucmd *ucmd);
+bool ioasid_should_fail(void);
+void ioasid_test_init(void);
+void ioasid_test_exit(void);
+#else
+static inline bool ioasid_should_fail(void)
+{
+	return false;
+}
+
+static inline void ioasid_test_init(void)
+{
+}
+
+static inline void ioasid_test_exit(void)
+{
+}
+#endif
 
 #endif /* __IOASID_PRIVATE_H */

@@ -16,6 +16,7 @@
 #include <uapi/linux/ioasid.h>
 
 #include "ioasid_private.h"
+#include "ioasid_test.h"
 
 static int ioasid_fops_open(struct inode *inode, struct file *filp)
 {
@@ -70,8 +71,13 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 /* Every struct an ioctl takes, so that one buffer fits them all. */
 union ioasid_ucmd_buffer {
 	struct ioasid_alloc alloc;
+	struct ioasid_copy copy;
 	struct ioasid_destroy destroy;
 	struct ioasid_info info;
+	struct ioasid_iova_ranges iova_ranges;
+	struct ioasid_map map;
+	struct ioasid_test test;
+	struct ioasid_unmap unmap;
 };
 
 /**
@@ -104,6 +110,14 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 	IOCTL_OP(DESTROY, ioasid_destroy_ioctl, struct ioasid_destroy,
 		 __reserved),
 	IOCTL_OP(GET_INFO, ioasid_get_info_ioctl, struct ioasid_info, caps),
+	IOCTL_OP(MAP, ioasid_map_ioctl, struct ioasid_map, iova),
+	IOCTL_OP(COPY, ioasid_copy_ioctl, struct ioasid_copy, dst_iova),
+	IOCTL_OP(UNMAP, ioasid_unmap_ioctl, struct ioasid_unmap, length),
+	IOCTL_OP(IOVA_RANGES, ioasid_iova_ranges_ioctl,
+		 struct ioasid_iova_ranges, out_iova_alignment),
+#ifdef CONFIG_IOASID_TEST
+	IOCTL_OP(TEST, ioasid_test_ioctl, struct ioasid_test, op),
+#endif
 };
 
 static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -159,11 +173,18 @@ static struct miscdevice ioasid_misc = {
 
 static int __init ioasid_init(void)
 {
-	return misc_register(&ioasid_misc);
+	int rc;
+
+	rc = misc_register(&ioasid_misc);
+	if (rc)
+		return rc;
+	ioasid_test_init();
+	return 0;
 }
 
 static void __exit ioasid_exit(void)
 {
+	ioasid_test_exit();
 	misc_deregister(&ioasid_misc);
 }
 

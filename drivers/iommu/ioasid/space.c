@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * IOASIDs: the I/O address spaces of a context.
+ * IOASIDs: the I/O address spaces of a context, and their mappings.
+ *
+ * A mapping is a unit: created by one IOASID_MAP or IOASID_COPY and only
+ * ever removed whole.  Forbidding partial unmaps keeps every mapping a
+ * single pinned range with a single reference, so unmap never has to
+ * split pinned memory or re-account it.
  */
+#include <linux/iommu.h>
+#include <linux/log2.h>
 #include <linux/slab.h>
 
 #include <uapi/linux/ioasid.h>
@@ -11,18 +18,23 @@
 int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_alloc *cmd = ucmd->cmd;
+	struct ioasid_space *space;
 	struct ioasid_object *obj;
 	int rc;
 
-	if (cmd->flags)
+	if (cmd->flags & ~IOASID_ALLOC_ACCOUNT_MM)
 		return -EOPNOTSUPP;
 	if (cmd->__reserved)
 		return -EINVAL;
 
-	obj = ioasid_object_alloc(ucmd->ctx, sizeof(struct ioasid_space),
-				  IOASID_OBJ_SPACE);
+	obj = ioasid_object_alloc(ucmd->ctx, sizeof(*space), IOASID_OBJ_SPACE);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
+	space = container_of(obj, struct ioasid_space, obj);
+	space->account_mm = cmd->flags & IOASID_ALLOC_ACCOUNT_MM;
+	init_rwsem(&space->lock);
+	space->mappings = RB_ROOT_CACHED;
+	space->reserved = RB_ROOT_CACHED;
 
 	/* User space learns the id before anything can use it. */
 	cmd->out_ioasid = obj->id;
@@ -35,7 +47,464 @@ int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	return 0;
 }
 
+static struct ioasid_mapping *to_mapping(struct interval_tree_node *node)
+{
+	return node ? container_of(node, struct ioasid_mapping, node) : NULL;
+}
+
+/* Remove every mapping and return its pages; the IOASID is unused. */
+static void ioasid_space_unmap_all(struct ioasid_space *space)
+{
+	struct interval_tree_node *node;
+	struct ioasid_mapping *m;
+
+	while ((node = interval_tree_iter_first(&space->mappings, 0,
+						ULONG_MAX))) {
+		m = to_mapping(node);
+		interval_tree_remove(node, &space->mappings);
+		ioasid_pages_put(m->pages);
+		kfree(m);
+	}
+}
+
 void ioasid_space_destroy(struct ioasid_object *obj)
 {
-	kfree(container_of(obj, struct ioasid_space, obj));
+	struct ioasid_space *space = container_of(obj, struct ioasid_space, obj);
+
+	ioasid_space_unmap_all(space);
+	kfree(space);
+}
+
+static struct ioasid_space *ioasid_space_get(struct ioasid_ucmd *ucmd, u32 id)
+{
+	struct ioasid_object *obj;
+
+	obj = ioasid_object_get(ucmd->ctx, id, IOASID_OBJ_SPACE);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct ioasid_space, obj);
+}
+
+static void ioasid_space_put(struct ioasid_space *space)
+{
+	ioasid_object_put(&space->obj);
+}
+
+/*
+ * Check a byte range from user space: page aligned, not empty, and not
+ * wrapping.  On success *last is its last byte.
+ */
+static int ioasid_check_range(u64 start, u64 length, unsigned long *last)
+{
+	if (!length || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (check_add_overflow(start, length - 1, last))
+		return -EOVERFLOW;
+	return 0;
+}
+
+/* Is [iova, last] free of mappings and of reserved ranges? */
+static int ioasid_space_check_iova(struct ioasid_space *space,
+				   unsigned long iova, unsigned long last)
+{
+	lockdep_assert_held(&space->lock);
+
+	if (interval_tree_iter_first(&space->reserved, iova, last))
+		return -EADDRNOTAVAIL;
+	if (interval_tree_iter_first(&space->mappings, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+/*
+ * The alignment of a kernel-chosen IOVA: like @hint (the user address, or
+ * the source IOVA of a copy) up to the largest power of two that fits in
+ * @length, so that memory backed by huge pages gets huge IOPTEs.
+ */
+static unsigned long ioasid_iova_alignment(unsigned long hint,
+					   unsigned long length)
+{
+	unsigned long align = rounddown_pow_of_two(length);
+
+	if (hint)
+		align = min(align, 1UL << __ffs(hint));
+	return max(align, PAGE_SIZE);
+}
+
+/* Find @length free bytes, aligned, outside reserved ranges. */
+static int ioasid_space_alloc_iova(struct ioasid_space *space,
+				   unsigned long hint, unsigned long length,
+				   unsigned long *iova)
+{
+	unsigned long align = ioasid_iova_alignment(hint, length);
+	struct interval_tree_span_iter usable, free;
+	unsigned long start;
+
+	lockdep_assert_held(&space->lock);
+
+	interval_tree_for_each_span(&usable, &space->reserved, 0, ULONG_MAX) {
+		if (!usable.is_hole)
+			continue;
+		interval_tree_for_each_span(&free, &space->mappings,
+					    usable.start_hole,
+					    usable.last_hole) {
+			if (!free.is_hole)
+				continue;
+			start = ALIGN(free.start_hole, align);
+			if (start < free.start_hole || start > free.last_hole ||
+			    free.last_hole - start < length - 1)
+				continue;
+			*iova = start;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Insert a mapping of @npages of @pages from @pg_index.  Takes over the
+ * caller's reference on @pages on success.
+ */
+static int ioasid_space_add_mapping(struct ioasid_space *space,
+				    struct ioasid_pages *pages,
+				    unsigned long pg_index,
+				    unsigned long npages, int prot, bool fixed,
+				    unsigned long hint, u64 *iova)
+{
+	unsigned long length = npages << PAGE_SHIFT;
+	struct ioasid_mapping *m;
+	int rc;
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return -ENOMEM;
+	m->pages = pages;
+	m->pg_index = pg_index;
+	m->prot = prot;
+
+	down_write(&space->lock);
+	if (fixed)
+		rc = ioasid_space_check_iova(space, *iova, *iova + length - 1);
+	else
+		rc = ioasid_space_alloc_iova(space, hint, length,
+					     &m->node.start);
+	if (rc)
+		goto err_unlock;
+	if (fixed)
+		m->node.start = *iova;
+	m->node.last = m->node.start + length - 1;
+	interval_tree_insert(&m->node, &space->mappings);
+	up_write(&space->lock);
+	*iova = m->node.start;
+	return 0;
+
+err_unlock:
+	up_write(&space->lock);
+	kfree(m);
+	return rc;
+}
+
+/*
+ * Undo ioasid_space_add_mapping() when user space could not be told the
+ * IOVA.  It may already be gone: another thread may have unmapped all.
+ */
+static void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
+					struct ioasid_pages *pages)
+{
+	struct ioasid_mapping *m;
+
+	down_write(&space->lock);
+	m = to_mapping(interval_tree_iter_first(&space->mappings, iova, iova));
+	if (m && m->node.start == iova && m->pages == pages)
+		interval_tree_remove(&m->node, &space->mappings);
+	else
+		m = NULL;
+	up_write(&space->lock);
+	if (m) {
+		ioasid_pages_put(m->pages);
+		kfree(m);
+	}
+}
+
+static int ioasid_map_prot(u32 flags)
+{
+	return (flags & IOASID_MAP_READ ? IOMMU_READ : 0) |
+	       (flags & IOASID_MAP_WRITE ? IOMMU_WRITE : 0);
+}
+
+/* Checks common to MAP and COPY. */
+static int ioasid_check_map_flags(u32 flags)
+{
+	if (flags & ~(IOASID_MAP_READ | IOASID_MAP_WRITE |
+		      IOASID_MAP_FIXED_IOVA))
+		return -EOPNOTSUPP;
+	if (!(flags & (IOASID_MAP_READ | IOASID_MAP_WRITE)))
+		return -EINVAL;
+	return 0;
+}
+
+static int ioasid_check_map_iova(u32 flags, u64 iova, u64 length)
+{
+	unsigned long last;
+
+	if (!(flags & IOASID_MAP_FIXED_IOVA))
+		return 0;
+	return ioasid_check_range(iova, length, &last);
+}
+
+int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_map *cmd = ucmd->cmd;
+	struct ioasid_space *space;
+	struct ioasid_pages *pages;
+	unsigned long last;
+	int rc;
+
+	rc = ioasid_check_map_flags(cmd->flags);
+	if (!rc && cmd->__reserved)
+		rc = -EINVAL;
+	if (!rc)
+		rc = ioasid_check_range(cmd->user_va, cmd->length, &last);
+	if (!rc)
+		rc = ioasid_check_map_iova(cmd->flags, cmd->iova, cmd->length);
+	if (rc)
+		return rc;
+
+	space = ioasid_space_get(ucmd, cmd->ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+
+	pages = ioasid_pages_get_user(cmd->user_va, cmd->length >> PAGE_SHIFT,
+				      cmd->flags & IOASID_MAP_WRITE,
+				      space->account_mm);
+	if (IS_ERR(pages)) {
+		rc = PTR_ERR(pages);
+		goto out_put;
+	}
+	rc = ioasid_space_add_mapping(space, pages, 0, pages->npages,
+				      ioasid_map_prot(cmd->flags),
+				      cmd->flags & IOASID_MAP_FIXED_IOVA,
+				      cmd->user_va, &cmd->iova);
+	if (rc) {
+		ioasid_pages_put(pages);
+		goto out_put;
+	}
+	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		ioasid_space_remove_mapping(space, cmd->iova, pages);
+out_put:
+	ioasid_space_put(space);
+	return rc;
+}
+
+/*
+ * Take a reference on the pinned pages behind [iova, iova + length) of
+ * @space, which must lie within one mapping.
+ */
+static struct ioasid_pages *ioasid_space_get_pages(struct ioasid_space *space,
+						   u64 iova, u64 length,
+						   unsigned long *pg_index)
+{
+	unsigned long last = iova + length - 1;
+	struct ioasid_pages *pages = ERR_PTR(-ENOENT);
+	struct ioasid_mapping *m;
+
+	down_read(&space->lock);
+	m = to_mapping(interval_tree_iter_first(&space->mappings, iova, last));
+	if (m && m->node.start <= iova && m->node.last >= last) {
+		pages = m->pages;
+		kref_get(&pages->kref);
+		*pg_index = m->pg_index + ((iova - m->node.start) >> PAGE_SHIFT);
+	}
+	up_read(&space->lock);
+	return pages;
+}
+
+int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_copy *cmd = ucmd->cmd;
+	struct ioasid_space *src, *dst;
+	struct ioasid_pages *pages;
+	unsigned long pg_index, last;
+	int rc;
+
+	rc = ioasid_check_map_flags(cmd->flags);
+	if (!rc)
+		rc = ioasid_check_range(cmd->src_iova, cmd->length, &last);
+	if (!rc)
+		rc = ioasid_check_map_iova(cmd->flags, cmd->dst_iova,
+					   cmd->length);
+	if (rc)
+		return rc;
+
+	src = ioasid_space_get(ucmd, cmd->src_ioasid);
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	dst = ioasid_space_get(ucmd, cmd->dst_ioasid);
+	if (IS_ERR(dst)) {
+		rc = PTR_ERR(dst);
+		goto out_put_src;
+	}
+
+	pages = ioasid_space_get_pages(src, cmd->src_iova, cmd->length,
+				       &pg_index);
+	if (IS_ERR(pages)) {
+		rc = PTR_ERR(pages);
+		goto out_put_dst;
+	}
+	if ((cmd->flags & IOASID_MAP_WRITE) && !pages->writable) {
+		rc = -EPERM;
+		goto out_put_pages;
+	}
+	rc = ioasid_space_add_mapping(dst, pages, pg_index,
+				      cmd->length >> PAGE_SHIFT,
+				      ioasid_map_prot(cmd->flags),
+				      cmd->flags & IOASID_MAP_FIXED_IOVA,
+				      cmd->src_iova, &cmd->dst_iova);
+	if (rc)
+		goto out_put_pages;
+	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		ioasid_space_remove_mapping(dst, cmd->dst_iova, pages);
+	goto out_put_dst;
+
+out_put_pages:
+	ioasid_pages_put(pages);
+out_put_dst:
+	ioasid_space_put(dst);
+out_put_src:
+	ioasid_space_put(src);
+	return rc;
+}
+
+/*
+ * Take every mapping inside [iova, last] off the IOASID, onto @freed.
+ * Nothing is removed if a mapping crosses either end of the range.
+ */
+static int ioasid_space_take_range(struct ioasid_space *space,
+				   unsigned long iova, unsigned long last,
+				   struct list_head *freed, u64 *unmapped)
+{
+	struct interval_tree_node *node, *next;
+	struct ioasid_mapping *m;
+
+	lockdep_assert_held_write(&space->lock);
+
+	node = interval_tree_iter_first(&space->mappings, iova, last);
+	if (!node)
+		return -ENOENT;
+	/* Mappings do not overlap: only the first and last can cross. */
+	if (node->start < iova)
+		return -EINVAL;
+	m = to_mapping(interval_tree_iter_first(&space->mappings, last, last));
+	if (m && m->node.last > last)
+		return -EINVAL;
+
+	for (; node; node = next) {
+		next = interval_tree_iter_next(node, iova, last);
+		m = to_mapping(node);
+		interval_tree_remove(node, &space->mappings);
+		list_add_tail(&m->free_link, freed);
+		*unmapped += m->node.last - m->node.start + 1;
+	}
+	return 0;
+}
+
+int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_unmap *cmd = ucmd->cmd;
+	unsigned long iova = 0, last = ULONG_MAX;
+	struct ioasid_mapping *m, *tmp;
+	struct ioasid_space *space;
+	u64 unmapped = 0;
+	LIST_HEAD(freed);
+	int rc;
+
+	if (cmd->flags & ~IOASID_UNMAP_ALL)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+	if (cmd->flags & IOASID_UNMAP_ALL) {
+		if (cmd->iova || cmd->length)
+			return -EINVAL;
+	} else {
+		rc = ioasid_check_range(cmd->iova, cmd->length, &last);
+		if (rc)
+			return rc;
+		iova = cmd->iova;
+	}
+	/*
+	 * Unmapping cannot be undone: make sure the answer can be written
+	 * back before changing anything.  (The size check guarantees that
+	 * the caller's struct reaches @length.)
+	 */
+	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		return rc;
+
+	space = ioasid_space_get(ucmd, cmd->ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+
+	down_write(&space->lock);
+	rc = ioasid_space_take_range(space, iova, last, &freed, &unmapped);
+	up_write(&space->lock);
+	if (rc == -ENOENT && (cmd->flags & IOASID_UNMAP_ALL))
+		rc = 0;
+
+	list_for_each_entry_safe(m, tmp, &freed, free_link) {
+		ioasid_pages_put(m->pages);
+		kfree(m);
+	}
+	ioasid_space_put(space);
+	if (rc)
+		return rc;
+	/* Only the length changes, and the probe showed it is writable. */
+	if (put_user(unmapped, &((struct ioasid_unmap __user *)ucmd->ubuffer)->length))
+		return -EFAULT;
+	return 0;
+}
+
+int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_iova_ranges *cmd = ucmd->cmd;
+	struct ioasid_iova_range __user *uranges;
+	struct interval_tree_span_iter span;
+	struct ioasid_iova_range range;
+	struct ioasid_space *space;
+	u32 n = 0;
+	int rc = 0;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	uranges = u64_to_user_ptr(cmd->ranges);
+
+	space = ioasid_space_get(ucmd, cmd->ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+
+	down_read(&space->lock);
+	interval_tree_for_each_span(&span, &space->reserved, 0, ULONG_MAX) {
+		if (!span.is_hole)
+			continue;
+		range.start = span.start_hole;
+		range.last = span.last_hole;
+		if (n < cmd->num_ranges &&
+		    copy_to_user(&uranges[n], &range, sizeof(range))) {
+			rc = -EFAULT;
+			break;
+		}
+		n++;
+	}
+	up_read(&space->lock);
+	ioasid_space_put(space);
+	if (rc)
+		return rc;
+
+	rc = n > cmd->num_ranges ? -EMSGSIZE : 0;
+	cmd->num_ranges = n;
+	cmd->out_iova_alignment = PAGE_SIZE;
+	if (ioasid_ucmd_respond(ucmd, sizeof(*cmd)))
+		return -EFAULT;
+	return rc;
 }

@@ -41,6 +41,12 @@ enum {
 	IOASID_CMD_GET_INFO = IOASID_CMD_BASE,
 	IOASID_CMD_DESTROY,
 	IOASID_CMD_ALLOC,
+	IOASID_CMD_MAP,
+	IOASID_CMD_COPY,
+	IOASID_CMD_UNMAP,
+	IOASID_CMD_IOVA_RANGES,
+	/* Test-only commands of CONFIG_IOASID_TEST kernels. */
+	IOASID_CMD_TEST = IOASID_CMD_BASE + 0x1f,
 };
 
 /**
@@ -87,8 +93,8 @@ struct ioasid_destroy {
 /**
  * struct ioasid_alloc - ioctl(IOASID_ALLOC)
  * @size: sizeof(struct ioasid_alloc)
- * @flags: Attributes of the new IOASID, fixed for its lifetime; none is
- *         defined yet, so must be 0
+ * @flags: Attributes of the new IOASID, fixed for its lifetime: a
+ *         combination of enum ioasid_alloc_flags
  * @out_ioasid: Output: the id of the new IOASID
  * @__reserved: Must be 0
  *
@@ -104,5 +110,175 @@ struct ioasid_alloc {
 };
 
 #define IOASID_ALLOC		_IO(IOASID_TYPE, IOASID_CMD_ALLOC)
+
+/**
+ * enum ioasid_alloc_flags - attributes of an IOASID
+ * @IOASID_ALLOC_ACCOUNT_MM: Charge the memory this IOASID pins to the
+ *                           pinning process's mm (its VmPin in
+ *                           /proc/PID/status) instead of to its user.
+ *                           Either way the limit is RLIMIT_MEMLOCK, and
+ *                           CAP_IPC_LOCK lifts it.
+ */
+enum ioasid_alloc_flags {
+	IOASID_ALLOC_ACCOUNT_MM = 1 << 0,
+};
+
+/**
+ * enum ioasid_map_flags - how memory is mapped
+ * @IOASID_MAP_READ: Devices may read the memory
+ * @IOASID_MAP_WRITE: Devices may write the memory; the user memory must
+ *                    then be writable
+ * @IOASID_MAP_FIXED_IOVA: Map at the given IOVA.  Without it the kernel
+ *                         chooses the IOVA, aligned like the user address
+ *                         up to the largest page size that fits, so that
+ *                         huge pages can be mapped by huge IOPTEs.
+ */
+enum ioasid_map_flags {
+	IOASID_MAP_READ = 1 << 0,
+	IOASID_MAP_WRITE = 1 << 1,
+	IOASID_MAP_FIXED_IOVA = 1 << 2,
+};
+
+/**
+ * struct ioasid_map - ioctl(IOASID_MAP)
+ * @size: sizeof(struct ioasid_map)
+ * @flags: A combination of enum ioasid_map_flags; at least one of READ
+ *         and WRITE
+ * @ioasid: The IOASID to map into
+ * @__reserved: Must be 0
+ * @user_va: Start of the user memory, page aligned
+ * @length: Bytes to map, a non-zero multiple of the page size
+ * @iova: With IOASID_MAP_FIXED_IOVA the IOVA to map at, page aligned.
+ *        Output: the IOVA of the mapping.
+ *
+ * Pins the user memory, charges it to RLIMIT_MEMLOCK and maps it into
+ * every IOMMU domain that backs the IOASID, now and later.  The mapping
+ * is one unit: it is unmapped whole (see IOASID_UNMAP).
+ *
+ * Errors: EINVAL for a zero or unaligned range or no permission,
+ * EOVERFLOW when the user or the IOVA range wraps, EEXIST when the IOVA
+ * range overlaps a mapping, EADDRNOTAVAIL when it is outside an aperture
+ * or touches a reserved region, ENOSPC when no free IOVA range is large
+ * enough, EFAULT when the user range is not mapped in the process (or
+ * not writable for IOASID_MAP_WRITE), ENOMEM past RLIMIT_MEMLOCK.
+ */
+struct ioasid_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+#define IOASID_MAP		_IO(IOASID_TYPE, IOASID_CMD_MAP)
+
+/**
+ * struct ioasid_copy - ioctl(IOASID_COPY)
+ * @size: sizeof(struct ioasid_copy)
+ * @flags: A combination of enum ioasid_map_flags
+ * @dst_ioasid: The IOASID to map into
+ * @src_ioasid: The IOASID whose memory is mapped
+ * @length: Bytes to map, a non-zero multiple of the page size
+ * @src_iova: Start of the memory in @src_ioasid; the range must lie
+ *            within one mapping (ENOENT otherwise)
+ * @dst_iova: With IOASID_MAP_FIXED_IOVA the IOVA to map at in
+ *            @dst_ioasid.  Output: the IOVA of the new mapping.
+ *
+ * Maps memory that @src_ioasid already has pinned into @dst_ioasid,
+ * without pinning or charging it again: the RFC's "register memory
+ * once, map it into several address spaces".  The pages stay pinned
+ * while either mapping exists.  IOASID_MAP_WRITE needs a source mapping
+ * that was pinned writable (EPERM otherwise).  Other errors as for
+ * IOASID_MAP.
+ */
+struct ioasid_copy {
+	__u32 size;
+	__u32 flags;
+	__u32 dst_ioasid;
+	__u32 src_ioasid;
+	__aligned_u64 length;
+	__aligned_u64 src_iova;
+	__aligned_u64 dst_iova;
+};
+
+#define IOASID_COPY		_IO(IOASID_TYPE, IOASID_CMD_COPY)
+
+/**
+ * enum ioasid_unmap_flags - what to unmap
+ * @IOASID_UNMAP_ALL: Unmap every mapping; @iova and @length must be 0
+ */
+enum ioasid_unmap_flags {
+	IOASID_UNMAP_ALL = 1 << 0,
+};
+
+/**
+ * struct ioasid_unmap - ioctl(IOASID_UNMAP)
+ * @size: sizeof(struct ioasid_unmap)
+ * @flags: A combination of enum ioasid_unmap_flags
+ * @ioasid: The IOASID to unmap from
+ * @__reserved: Must be 0
+ * @iova: Start of the range, page aligned
+ * @length: Length of the range, a non-zero multiple of the page size.
+ *          Output: the bytes unmapped.
+ *
+ * Removes every mapping inside the range.  Mappings are units: a range
+ * that would cut one in two fails with EINVAL and unmaps nothing, and a
+ * range with no mapping in it fails with ENOENT.  When this returns, no
+ * device can reach the memory any more (the IOTLBs are flushed) and
+ * pages no other mapping uses are unpinned and uncharged.
+ */
+struct ioasid_unmap {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+#define IOASID_UNMAP		_IO(IOASID_TYPE, IOASID_CMD_UNMAP)
+
+/**
+ * struct ioasid_iova_range - one usable IOVA range, inclusive
+ * @start: First usable IOVA
+ * @last: Last usable IOVA
+ */
+struct ioasid_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+/**
+ * struct ioasid_iova_ranges - ioctl(IOASID_IOVA_RANGES)
+ * @size: sizeof(struct ioasid_iova_ranges)
+ * @flags: Must be 0
+ * @ioasid: The IOASID to describe
+ * @num_ranges: Input: how many entries @ranges has room for.  Output:
+ *              how many usable ranges there are.
+ * @ranges: Pointer to an array of struct ioasid_iova_range
+ * @out_iova_alignment: Output: the smallest page size of all domains
+ *                      backing the IOASID, which every mapping must be
+ *                      aligned to; the CPU page size while there is none
+ *
+ * Reports the IOVA ranges a mapping may use now: inside the aperture of
+ * every IOMMU domain that backs the IOASID and outside every reserved
+ * region (MSI windows, regions a device or platform reserves) of every
+ * attached device.  Attaching a device may shrink them; attaching one
+ * whose reserved regions or aperture conflict with existing mappings
+ * fails.  If @num_ranges is too small, fails with EMSGSIZE and sets it
+ * to the number needed.
+ */
+struct ioasid_iova_ranges {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 num_ranges;
+	__aligned_u64 ranges;
+	__aligned_u64 out_iova_alignment;
+};
+
+#define IOASID_IOVA_RANGES	_IO(IOASID_TYPE, IOASID_CMD_IOVA_RANGES)
 
 #endif /* _UAPI_LINUX_IOASID_H */

@@ -11,8 +11,10 @@
  */
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "ioasid_test.h"
+#include "../../../../drivers/iommu/ioasid/ioasid_test.h"
 
 /* No path of ours has anywhere near this many fault sites. */
 #define MAX_NTH 2000
@@ -43,6 +45,7 @@ static bool fault_injection_setup(void)
 		{ "fail_page_alloc/min-order", "0" },
 		{ "fail_page_alloc/verbose", "0" },
 		{ "fail_usercopy/verbose", "0" },
+		{ "fail_ioasid/verbose", "0" },
 	};
 	char path[128];
 	size_t i;
@@ -213,6 +216,183 @@ TEST_F(fail_nth, get_info)
 	ASSERT_EQ(0, rc);
 	/* Reached: the copy-in and the copy-out. */
 	ASSERT_EQ(3, n);
+}
+
+/* Pins of the page at @va and pages charged to the user, measured. */
+static void pin_state(int fd, void *va, __u64 *pins, __u64 *locked)
+{
+	struct ioasid_test cmd = { .size = sizeof(cmd) };
+
+	cmd.op = IOASID_TEST_OP_PAGE_PINS;
+	cmd.page_pins.user_va = (uintptr_t)va;
+	if (ioctl(fd, IOASID_TEST, &cmd))
+		abort();
+	*pins = cmd.page_pins.out_pins;
+	cmd.op = IOASID_TEST_OP_LOCKED_VM;
+	if (ioctl(fd, IOASID_TEST, &cmd))
+		abort();
+	*locked = cmd.locked_vm.out_user;
+}
+
+#define BUF_SIZE (64 * 4096)
+
+FIXTURE(fail_nth_map) {
+	int fd;
+	unsigned int ioasid, other;
+	void *buf;
+	__u64 pins, locked;
+};
+
+FIXTURE_SETUP(fail_nth_map)
+{
+	if (!fault_injection_setup())
+		SKIP(return, "fault injection is not available in debugfs");
+	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	ASSERT_LE(0, nth_fd);
+	self->fd = ioasid_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &self->ioasid));
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &self->other));
+	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	pin_state(self->fd, self->buf, &self->pins, &self->locked);
+}
+
+FIXTURE_TEARDOWN(fail_nth_map)
+{
+	close(self->fd);
+	munmap(self->buf, BUF_SIZE);
+	close(nth_fd);
+}
+
+static int map_fixed(int fd, unsigned int ioasid, void *va, __u64 iova)
+{
+	IOASID_CMD(ioasid_map, cmd);
+
+	cmd.flags = IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA;
+	cmd.ioasid = ioasid;
+	cmd.user_va = (uintptr_t)va;
+	cmd.length = BUF_SIZE;
+	cmd.iova = iova;
+	return ioctl(fd, IOASID_MAP, &cmd);
+}
+
+static int unmap_all(int fd, unsigned int ioasid)
+{
+	IOASID_CMD(ioasid_unmap, cmd);
+
+	cmd.flags = IOASID_UNMAP_ALL;
+	cmd.ioasid = ioasid;
+	return ioctl(fd, IOASID_UNMAP, &cmd);
+}
+
+/* After a failure: nothing pinned, nothing charged, the IOVA still free. */
+static bool unchanged(int fd, unsigned int ioasid, void *buf,
+		      __u64 base_pins, __u64 base_locked)
+{
+	__u64 pins, locked;
+
+	pin_state(fd, buf, &pins, &locked);
+	if (pins != base_pins || locked != base_locked)
+		return false;
+	if (map_fixed(fd, ioasid, buf, 0x100000))
+		return false;
+	return unmap_all(fd, ioasid) == 0;
+}
+
+TEST_F(fail_nth_map, map)
+{
+	unsigned int n;
+	bool fired;
+	int rc;
+
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = map_fixed(self->fd, self->ioasid, self->buf, 0x100000);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		if (rc == 0) {
+			ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		ASSERT_TRUE(unchanged(self->fd, self->ioasid, self->buf,
+				      self->pins, self->locked));
+	}
+	ASSERT_EQ(0, rc);
+	/* Reached at least: copy-in, pages, pin batch, mapping, copy-out. */
+	ASSERT_LE(5, n);
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+	ASSERT_TRUE(unchanged(self->fd, self->ioasid, self->buf, self->pins,
+			      self->locked));
+}
+
+TEST_F(fail_nth_map, copy)
+{
+	IOASID_CMD(ioasid_copy, cmd);
+	__u64 pins, locked;
+	unsigned int n;
+	bool fired;
+	int rc;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioasid, self->buf, 0x100000));
+	pin_state(self->fd, self->buf, &pins, &locked);
+	cmd.flags = IOASID_MAP_READ | IOASID_MAP_FIXED_IOVA;
+	cmd.src_ioasid = self->ioasid;
+	cmd.dst_ioasid = self->other;
+	cmd.src_iova = 0x100000;
+	cmd.dst_iova = 0x200000;
+	cmd.length = BUF_SIZE;
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = ioctl(self->fd, IOASID_COPY, &cmd);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		if (rc == 0) {
+			ASSERT_EQ(0, unmap_all(self->fd, self->other));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		/* The destination is untouched; the source still holds its pin. */
+		ASSERT_EQ(0, unmap_all(self->fd, self->other));
+		pin_state(self->fd, self->buf, &self->pins, &self->locked);
+		ASSERT_EQ(pins, self->pins);
+		ASSERT_EQ(locked, self->locked);
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_LE(3, n);
+}
+
+TEST_F(fail_nth_map, unmap)
+{
+	IOASID_CMD(ioasid_unmap, cmd);
+	unsigned int n;
+	bool fired;
+	int rc;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioasid, self->buf, 0x100000));
+	cmd.ioasid = self->ioasid;
+	cmd.iova = 0x100000;
+	cmd.length = BUF_SIZE;
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = ioctl(self->fd, IOASID_UNMAP, &cmd);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		ASSERT_EQ(-1, rc);
+		ASSERT_TRUE(injected_errno(errno));
+		/* Still mapped: mapping over it must fail. */
+		ASSERT_ERRNO(EEXIST, map_fixed(self->fd, self->ioasid, self->buf,
+					       0x100000));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(BUF_SIZE, cmd.length);
+	ASSERT_TRUE(unchanged(self->fd, self->ioasid, self->buf, self->pins,
+			      self->locked));
 }
 
 TEST_HARNESS_MAIN

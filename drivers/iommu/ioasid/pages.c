@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pinned user memory: what an IOASID stores instead of reading PFNs back
+ * from IOMMU page tables.
+ *
+ * One IOASID_MAP pins its user range once, in large batches, and keeps the
+ * result as runs of physically contiguous PFNs.  A run is written into an
+ * IOMMU domain with one call, so contiguous memory (THP, hugetlbfs, or
+ * simply adjacent pages) maps with the largest page sizes the domain
+ * allows, and a domain added later is filled from the runs without
+ * touching the user's page tables again.
+ */
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/slab.h>
+
+#include "ioasid_private.h"
+
+/* Pages pinned per pin_user_pages_fast() call: one page of pointers. */
+#define PIN_BATCH (PAGE_SIZE / sizeof(struct page *))
+
+/*
+ * Charge @npages to RLIMIT_MEMLOCK, in the user's or the mm's count.
+ * CAP_IPC_LOCK lifts the limit; the pages are still counted, so that the
+ * count stays right if the capability is dropped later.
+ */
+static int ioasid_pages_charge(struct ioasid_pages *pages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	bool unlimited = capable(CAP_IPC_LOCK);
+	unsigned long n = pages->npages;
+
+	if (pages->mm) {
+		if (atomic64_add_return(n, &pages->mm->pinned_vm) > limit &&
+		    !unlimited) {
+			atomic64_sub(n, &pages->mm->pinned_vm);
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	if (atomic_long_add_return(n, &pages->user->locked_vm) > limit &&
+	    !unlimited) {
+		atomic_long_sub(n, &pages->user->locked_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void ioasid_pages_uncharge(struct ioasid_pages *pages)
+{
+	if (pages->mm)
+		atomic64_sub(pages->npages, &pages->mm->pinned_vm);
+	else
+		atomic_long_sub(pages->npages, &pages->user->locked_vm);
+}
+
+/* Append @pfn to the last run if it continues it, else start a run. */
+static int ioasid_pages_add_pfn(struct ioasid_pages *pages, unsigned long index,
+				unsigned long pfn)
+{
+	struct ioasid_pfn_run *grown, *last;
+	size_t cap;
+
+	if (pages->nruns) {
+		last = &pages->runs[pages->nruns - 1];
+		if (last->pfn + last->npages == pfn) {
+			last->npages++;
+			return 0;
+		}
+	}
+	if (pages->nruns == pages->runs_cap) {
+		cap = pages->runs_cap * 2;
+		if (pages->runs == &pages->first_run) {
+			grown = kvmalloc_array(cap, sizeof(*grown),
+					       GFP_KERNEL_ACCOUNT);
+			if (grown)
+				grown[0] = pages->first_run;
+		} else {
+			grown = kvrealloc(pages->runs, cap * sizeof(*grown),
+					  GFP_KERNEL_ACCOUNT);
+		}
+		if (!grown)
+			return -ENOMEM;
+		pages->runs = grown;
+		pages->runs_cap = cap;
+	}
+	pages->runs[pages->nruns++] = (struct ioasid_pfn_run) {
+		.index = index, .pfn = pfn, .npages = 1,
+	};
+	return 0;
+}
+
+static void ioasid_pages_unpin(struct ioasid_pages *pages)
+{
+	struct ioasid_pfn_run *run;
+
+	for (run = pages->runs; run < pages->runs + pages->nruns; run++)
+		unpin_user_page_range_dirty_lock(pfn_to_page(run->pfn),
+						 run->npages, pages->writable);
+}
+
+/*
+ * Pin the whole range in batches and record it as PFN runs.  On failure
+ * whatever was pinned is unpinned again.
+ */
+static int ioasid_pages_pin(struct ioasid_pages *pages, unsigned long uaddr)
+{
+	unsigned int gup_flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
+	unsigned long done = 0, i;
+	struct page **batch;
+	int rc = 0, n;
+
+	batch = (struct page **)__get_free_page(GFP_KERNEL);
+	if (!batch)
+		return -ENOMEM;
+	while (done < pages->npages) {
+		if (ioasid_should_fail()) {
+			rc = -ENOMEM;
+			break;
+		}
+		n = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
+					min(pages->npages - done, PIN_BATCH),
+					gup_flags, batch);
+		if (n <= 0) {
+			rc = n ? n : -EFAULT;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			rc = ioasid_pages_add_pfn(pages, done + i,
+						  page_to_pfn(batch[i]));
+			if (rc)
+				break;
+		}
+		if (rc) {
+			/* The pinned pages that no run records yet. */
+			unpin_user_pages(batch + i, n - i);
+			break;
+		}
+		done += n;
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+	}
+	free_page((unsigned long)batch);
+	if (rc)
+		ioasid_pages_unpin(pages);
+	return rc;
+}
+
+static void ioasid_pages_free(struct ioasid_pages *pages)
+{
+	if (pages->runs != &pages->first_run)
+		kvfree(pages->runs);
+	if (pages->mm)
+		mmdrop(pages->mm);
+	else
+		free_uid(pages->user);
+	kfree(pages);
+}
+
+/**
+ * ioasid_pages_get_user - pin and charge a range of the caller's memory
+ * @uaddr: Page-aligned start
+ * @npages: Number of pages, not 0
+ * @writable: Pin for writing; the memory must be writable
+ * @account_mm: Charge the caller's mm instead of its user
+ *
+ * Return: the pinned pages with one reference, or an ERR_PTR: -EFAULT
+ * for memory that is not mapped (or not writable), -ENOMEM past
+ * RLIMIT_MEMLOCK.
+ */
+struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
+					   unsigned long npages, bool writable,
+					   bool account_mm)
+{
+	struct ioasid_pages *pages;
+	int rc;
+
+	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&pages->kref);
+	pages->npages = npages;
+	pages->writable = writable;
+	pages->runs = &pages->first_run;
+	pages->runs_cap = 1;
+	if (account_mm) {
+		pages->mm = current->mm;
+		mmgrab(pages->mm);
+	} else {
+		pages->user = get_uid(current_user());
+	}
+
+	rc = ioasid_pages_charge(pages);
+	if (rc)
+		goto err_free;
+	rc = ioasid_pages_pin(pages, uaddr);
+	if (rc)
+		goto err_uncharge;
+	return pages;
+
+err_uncharge:
+	ioasid_pages_uncharge(pages);
+err_free:
+	pages->nruns = 0;
+	ioasid_pages_free(pages);
+	return ERR_PTR(rc);
+}
+
+static void ioasid_pages_release(struct kref *kref)
+{
+	struct ioasid_pages *pages = container_of(kref, struct ioasid_pages,
+						  kref);
+
+	ioasid_pages_unpin(pages);
+	ioasid_pages_uncharge(pages);
+	ioasid_pages_free(pages);
+}
+
+/**
+ * ioasid_pages_put - drop a reference; the last one unpins and uncharges
+ * @pages: The pages
+ *
+ * The caller must have flushed every IOTLB that could still translate to
+ * these pages: after this the memory may be reused by anyone.
+ */
+void ioasid_pages_put(struct ioasid_pages *pages)
+{
+	kref_put(&pages->kref, ioasid_pages_release);
+}
+
+/**
+ * ioasid_pages_find_run - the run holding a page index
+ * @pages: The pages
+ * @index: A page index below @pages->npages
+ *
+ * Return: the run whose pages include @index.
+ */
+struct ioasid_pfn_run *ioasid_pages_find_run(struct ioasid_pages *pages,
+					     unsigned long index)
+{
+	unsigned int lo = 0, hi = pages->nruns - 1, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo + 1) / 2;
+		if (pages->runs[mid].index <= index)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return &pages->runs[lo];
+}
