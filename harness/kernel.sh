@@ -33,10 +33,10 @@ configure() {
 		return 0
 	fi
 	echo "kernel($flavour): configuring from tinyconfig + $(basename -a $frags | tr '\n' ' ')"
-	"${kmake[@]}" -s tinyconfig > "$log" 2>&1
+	"${kmake[@]}" -s tinyconfig > "$log.config" 2>&1
 	(cd "$obj" && "$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" \
-		"$obj/.config" $frags) >> "$log" 2>&1
-	"${kmake[@]}" -s olddefconfig >> "$log" 2>&1
+		"$obj/.config" $frags) >> "$log.config" 2>&1
+	"${kmake[@]}" -s olddefconfig >> "$log.config" 2>&1
 	got=0
 	while read -r want; do
 		sym=${want%%=*}
@@ -62,7 +62,7 @@ configure() {
 # thousands of lines, and the tail of the log if it fails.
 build() {
 	echo "kernel($flavour): building bzImage (first build ~5 min, log: $log)"
-	if ! "${kmake[@]}" bzImage 2>&1 | tee -a "$log" |
+	if ! "${kmake[@]}" bzImage 2>&1 | tee "$log" |
 		awk '/^  [A-Z]/ { n++; if (n % 250 == 0) { printf "kernel: %d build steps\n", n; fflush() } }'; then
 		tail -n 40 "$log" >&2
 		echo "kernel($flavour): build failed, full log: $log" >&2

@@ -1,2 +1,3 @@
-# The ioctl contract and the object registry, with fault injection.
-RUN="ioasid_uapi ioasid_fail_nth"
+# The ioctl contract, the object registry, and map/unmap/copy with their
+# pinning and accounting, with fault injection.
+RUN="ioasid_uapi ioasid_fail_nth ioasid_map"

@@ -9,6 +9,7 @@
 #include <linux/interval_tree.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
@@ -31,6 +32,8 @@ struct ioasid_ctx {
 enum ioasid_object_type {
 	IOASID_OBJ_ANY,
 	IOASID_OBJ_SPACE,
+	IOASID_OBJ_DEVICE,
+	IOASID_OBJ_MOCK,
 	IOASID_OBJ_MAX,
 };
 
@@ -76,6 +79,7 @@ void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 					enum ioasid_object_type type);
 void ioasid_object_put(struct ioasid_object *obj);
+void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 void ioasid_ctx_destroy_all(struct ioasid_ctx *ctx);
 
 int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd);
@@ -153,6 +157,10 @@ struct ioasid_mapping {
  * @mappings: Every mapping, by IOVA
  * @reserved: IOVA ranges no mapping may use: reserved regions of the
  *            attached devices and what lies outside their apertures
+ * @domains: The &struct ioasid_domain backing the IOASID
+ *
+ * While a device is attached, it holds a user reference on @obj, so the
+ * IOASID cannot be destroyed under it.
  */
 struct ioasid_space {
 	struct ioasid_object obj;
@@ -160,7 +168,52 @@ struct ioasid_space {
 	struct rw_semaphore lock;
 	struct rb_root_cached mappings;
 	struct rb_root_cached reserved;
+	struct list_head domains;
 };
+
+/**
+ * struct ioasid_domain - one IOMMU domain backing an IOASID
+ * @link: In &struct ioasid_space.domains
+ * @domain: The paging domain, holding every mapping of the IOASID
+ * @users: Devices attached through it; the last detach frees it.
+ *         Protected by the IOASID's lock.
+ */
+struct ioasid_domain {
+	struct list_head link;
+	struct iommu_domain *domain;
+	unsigned int users;
+};
+
+/**
+ * struct ioasid_device - a device bound to a context
+ * @obj: Registry entry.  Besides the registry's reference the binder
+ *       holds one until ioasid_device_unbind(), so user space cannot
+ *       destroy a bound device.
+ * @ctx: The context; the binder keeps its file open while bound
+ * @dev: The device, with a reference
+ * @group: Its IOMMU group, with a reference, DMA-owned by @ctx
+ * @lock: Serialises attach and detach of this device
+ * @space: The IOASID the device is attached to, with a user reference on
+ *         it, or NULL
+ * @domain: The domain of @space the device is attached through
+ */
+struct ioasid_device {
+	struct ioasid_object obj;
+	struct ioasid_ctx *ctx;
+	struct device *dev;
+	struct iommu_group *group;
+	struct mutex lock; /* attach and detach, @space and @domain */
+	struct ioasid_space *space;
+	struct ioasid_domain *domain;
+};
+
+int ioasid_space_attach(struct ioasid_space *space, struct ioasid_device *idev);
+void ioasid_space_detach(struct ioasid_space *space,
+			 struct ioasid_device *idev);
+int ioasid_space_map_domains(struct ioasid_space *space,
+			     struct ioasid_mapping *m);
+void ioasid_space_unmap_domains(struct ioasid_space *space,
+				struct list_head *freed);
 
 int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_space_destroy(struct ioasid_object *obj);
@@ -171,8 +224,9 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
 
 #ifdef CONFIG_IOASID_TEST
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd);
+void ioasid_test_mock_destroy(struct ioasid_object *obj);
 bool ioasid_should_fail(void);
-void ioasid_test_init(void);
+int ioasid_test_init(void);
 void ioasid_test_exit(void);
 #else
 static inline bool ioasid_should_fail(void)
@@ -180,8 +234,9 @@ static inline bool ioasid_should_fail(void)
 	return false;
 }
 
-static inline void ioasid_test_init(void)
+static inline int ioasid_test_init(void)
 {
+	return 0;
 }
 
 static inline void ioasid_test_exit(void)

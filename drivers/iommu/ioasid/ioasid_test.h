@@ -9,17 +9,43 @@
 #include <linux/ioasid.h>
 #include <linux/types.h>
 
+/* The mock IOMMU instances: devices of two never share a domain. */
+#define IOASID_MOCK_IOMMUS	2
+
 /**
  * enum ioasid_test_op - what IOASID_TEST does
- * @IOASID_TEST_OP_PAGE_PINS: Report the DMA pin count of the page mapped
- *                            at @page_pins.user_va in the caller
+ * @IOASID_TEST_OP_PAGE_PINS: Report the DMA pin count and the physical
+ *                            address of the page at @page_pins.user_va
  * @IOASID_TEST_OP_LOCKED_VM: Report the pages charged to the caller's
  *                            user (user_struct locked_vm) and mm
  *                            (pinned_vm)
+ * @IOASID_TEST_OP_MOCK_DEVICE: Create a mock device behind a mock IOMMU
+ *                              and bind it to the context.  Destroying
+ *                              the mock object (IOASID_DESTROY of
+ *                              @mock_device.out_mock_id) unbinds and
+ *                              removes the device.
+ * @IOASID_TEST_OP_ATTACH: Attach a bound device to an IOASID
+ * @IOASID_TEST_OP_DETACH: Detach a bound device
+ * @IOASID_TEST_OP_MOCK_PTE: Read the IOPTE that translates an IOVA in the
+ *                           mock domain a device is attached through
+ * @IOASID_TEST_OP_MOCK_DOMAIN: Report on that mock domain
  */
 enum ioasid_test_op {
 	IOASID_TEST_OP_PAGE_PINS = 1,
 	IOASID_TEST_OP_LOCKED_VM,
+	IOASID_TEST_OP_MOCK_DEVICE,
+	IOASID_TEST_OP_ATTACH,
+	IOASID_TEST_OP_DETACH,
+	IOASID_TEST_OP_MOCK_PTE,
+	IOASID_TEST_OP_MOCK_DOMAIN,
+};
+
+/**
+ * enum ioasid_mock_flags - mock device properties
+ * @IOASID_MOCK_COHERENT: The device's IOMMU can block no-snoop DMA
+ */
+enum ioasid_mock_flags {
+	IOASID_MOCK_COHERENT = 1 << 0,
 };
 
 /**
@@ -29,9 +55,36 @@ enum ioasid_test_op {
  * @page_pins: For IOASID_TEST_OP_PAGE_PINS
  * @page_pins.user_va: In: a user address
  * @page_pins.out_pins: Out: how many times its page is pinned for DMA
+ * @page_pins.out_phys: Out: the physical address of the page
  * @locked_vm: For IOASID_TEST_OP_LOCKED_VM
  * @locked_vm.out_user: Out: the user's locked_vm, in pages
  * @locked_vm.out_mm: Out: the mm's pinned_vm, in pages
+ * @mock_device: For IOASID_TEST_OP_MOCK_DEVICE
+ * @mock_device.iommu: In: which mock IOMMU, below IOASID_MOCK_IOMMUS
+ * @mock_device.flags: In: enum ioasid_mock_flags
+ * @mock_device.pgsize_bitmap: In: the IOPTE sizes of its domains
+ * @mock_device.aperture_start: In: first IOVA its domains translate
+ * @mock_device.aperture_last: In: last IOVA its domains translate
+ * @mock_device.resv_start: In: start of a reserved region, if any
+ * @mock_device.resv_length: In: its length, 0 for none
+ * @mock_device.out_mock_id: Out: the mock object, owning the device
+ * @mock_device.out_dev_id: Out: the bound device
+ * @attach: For IOASID_TEST_OP_ATTACH and IOASID_TEST_OP_DETACH
+ * @attach.dev_id: In: a bound device
+ * @attach.ioasid: In: the IOASID to attach to (attach only)
+ * @mock_pte: For IOASID_TEST_OP_MOCK_PTE
+ * @mock_pte.dev_id: In: an attached mock device
+ * @mock_pte.__reserved: Must be 0
+ * @mock_pte.iova: In: the IOVA
+ * @mock_pte.out_phys: Out: the physical address it translates to
+ * @mock_pte.out_pgsize: Out: the size of the IOPTE
+ * @mock_pte.out_prot: Out: IOMMU_READ (1) and IOMMU_WRITE (2)
+ * @mock_domain: For IOASID_TEST_OP_MOCK_DOMAIN
+ * @mock_domain.dev_id: In: an attached mock device
+ * @mock_domain.out_domain: Out: a number naming the domain
+ * @mock_domain.out_ptes: Out: IOPTEs it holds
+ * @mock_domain.out_map_calls: Out: map_pages calls it had
+ * @mock_domain.out_iotlb_syncs: Out: IOTLB flushes it had
  */
 struct ioasid_test {
 	__u32 size;
@@ -40,11 +93,42 @@ struct ioasid_test {
 		struct {
 			__aligned_u64 user_va;
 			__aligned_u64 out_pins;
+			__aligned_u64 out_phys;
 		} page_pins;
 		struct {
 			__aligned_u64 out_user;
 			__aligned_u64 out_mm;
 		} locked_vm;
+		struct {
+			__u32 iommu;
+			__u32 flags;
+			__aligned_u64 pgsize_bitmap;
+			__aligned_u64 aperture_start;
+			__aligned_u64 aperture_last;
+			__aligned_u64 resv_start;
+			__aligned_u64 resv_length;
+			__u32 out_mock_id;
+			__u32 out_dev_id;
+		} mock_device;
+		struct {
+			__u32 dev_id;
+			__u32 ioasid;
+		} attach;
+		struct {
+			__u32 dev_id;
+			__u32 __reserved;
+			__aligned_u64 iova;
+			__aligned_u64 out_phys;
+			__aligned_u64 out_pgsize;
+			__u32 out_prot;
+		} mock_pte;
+		struct {
+			__u32 dev_id;
+			__u32 out_domain;
+			__aligned_u64 out_ptes;
+			__aligned_u64 out_map_calls;
+			__aligned_u64 out_iotlb_syncs;
+		} mock_domain;
 	};
 };
 

@@ -178,8 +178,10 @@ static int __init ioasid_init(void)
 	rc = misc_register(&ioasid_misc);
 	if (rc)
 		return rc;
-	ioasid_test_init();
-	return 0;
+	rc = ioasid_test_init();
+	if (rc)
+		misc_deregister(&ioasid_misc);
+	return rc;
 }
 
 static void __exit ioasid_exit(void)

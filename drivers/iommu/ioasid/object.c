@@ -9,6 +9,7 @@
  * ioasid_object_abort() gives the id back and nothing was ever visible.
  */
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
 #include <uapi/linux/ioasid.h>
 
@@ -20,6 +21,9 @@
  */
 static void (*const ioasid_object_destroy_fn[IOASID_OBJ_MAX])(struct ioasid_object *) = {
 	[IOASID_OBJ_SPACE] = ioasid_space_destroy,
+#ifdef CONFIG_IOASID_TEST
+	[IOASID_OBJ_MOCK] = ioasid_test_mock_destroy,
+#endif
 };
 
 /**
@@ -109,6 +113,23 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 void ioasid_object_put(struct ioasid_object *obj)
 {
 	refcount_dec(&obj->users);
+	/* ioasid_object_remove() may be waiting for this. */
+	wake_up_var(&obj->users);
+}
+
+/**
+ * ioasid_object_remove - take a kernel-owned object out of the registry
+ * @ctx: The owning context
+ * @obj: An object whose owner (a device binding) holds a reference
+ *
+ * Makes the id unknown, then waits for the ioctls still using the object
+ * to finish.  On return the owner has the object to itself.
+ */
+void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	xa_erase(&ctx->objects, obj->id);
+	/* The registry's reference, now only nominal, and the owner's. */
+	wait_var_event(&obj->users, refcount_read(&obj->users) == 2);
 }
 
 /*
@@ -128,7 +149,9 @@ static bool ioasid_object_unpublish(struct ioasid_ctx *ctx,
 
 static void ioasid_object_destroy(struct ioasid_object *obj)
 {
-	ioasid_object_destroy_fn[obj->type](obj);
+	/* Kernel-owned objects always have a second user: never here. */
+	if (!WARN_ON(!ioasid_object_destroy_fn[obj->type]))
+		ioasid_object_destroy_fn[obj->type](obj);
 }
 
 int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd)

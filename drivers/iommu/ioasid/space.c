@@ -35,6 +35,7 @@ int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	init_rwsem(&space->lock);
 	space->mappings = RB_ROOT_CACHED;
 	space->reserved = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&space->domains);
 
 	/* User space learns the id before anything can use it. */
 	cmd->out_ioasid = obj->id;
@@ -71,6 +72,8 @@ void ioasid_space_destroy(struct ioasid_object *obj)
 {
 	struct ioasid_space *space = container_of(obj, struct ioasid_space, obj);
 
+	/* Attached devices hold a reference: there is no domain left. */
+	WARN_ON(!list_empty(&space->domains));
 	ioasid_space_unmap_all(space);
 	kfree(space);
 }
@@ -194,6 +197,11 @@ static int ioasid_space_add_mapping(struct ioasid_space *space,
 		m->node.start = *iova;
 	m->node.last = m->node.start + length - 1;
 	interval_tree_insert(&m->node, &space->mappings);
+	rc = ioasid_space_map_domains(space, m);
+	if (rc) {
+		interval_tree_remove(&m->node, &space->mappings);
+		goto err_unlock;
+	}
 	up_write(&space->lock);
 	*iova = m->node.start;
 	return 0;
@@ -212,13 +220,17 @@ static void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
 					struct ioasid_pages *pages)
 {
 	struct ioasid_mapping *m;
+	LIST_HEAD(freed);
 
 	down_write(&space->lock);
 	m = to_mapping(interval_tree_iter_first(&space->mappings, iova, iova));
-	if (m && m->node.start == iova && m->pages == pages)
+	if (m && m->node.start == iova && m->pages == pages) {
 		interval_tree_remove(&m->node, &space->mappings);
-	else
+		list_add(&m->free_link, &freed);
+		ioasid_space_unmap_domains(space, &freed);
+	} else {
 		m = NULL;
+	}
 	up_write(&space->lock);
 	if (m) {
 		ioasid_pages_put(m->pages);
@@ -407,6 +419,7 @@ static int ioasid_space_take_range(struct ioasid_space *space,
 		list_add_tail(&m->free_link, freed);
 		*unmapped += m->node.last - m->node.start + 1;
 	}
+	ioasid_space_unmap_domains(space, freed);
 	return 0;
 }
 

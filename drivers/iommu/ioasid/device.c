@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Devices bound to a context, and their attachment to IOASIDs.
+ *
+ * Binding claims DMA ownership of the device's group for the context:
+ * from then until unbind the group's DMA is blocked unless one of its
+ * devices is attached to an IOASID of that context, and no kernel driver
+ * and no other context can take the group.
+ */
+#include <linux/iommu.h>
+#include <linux/ioasid.h>
+#include <linux/slab.h>
+
+#include "ioasid_private.h"
+
+/**
+ * ioasid_device_bind - bind a device to a context
+ * @ctx: The context
+ * @dev: The device; its driver keeps it alive until unbind
+ * @id: Output: the device's id within @ctx
+ *
+ * Return: the binding, to be ended with ioasid_device_unbind(), or an
+ * ERR_PTR: -ENODEV if no IOMMU translates the device, -EBUSY if its group
+ * is owned by a kernel driver or another context.
+ */
+struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
+					 struct device *dev, u32 *id)
+{
+	struct ioasid_device *idev;
+	struct ioasid_object *obj;
+	struct iommu_group *group;
+	int rc;
+
+	group = iommu_group_get(dev);
+	if (!group)
+		return ERR_PTR(-ENODEV);
+	rc = iommu_device_claim_dma_owner(dev, ctx);
+	if (rc)
+		goto err_put_group;
+
+	obj = ioasid_object_alloc(ctx, sizeof(*idev), IOASID_OBJ_DEVICE);
+	if (IS_ERR(obj)) {
+		rc = PTR_ERR(obj);
+		goto err_release;
+	}
+	idev = container_of(obj, struct ioasid_device, obj);
+	idev->ctx = ctx;
+	idev->dev = get_device(dev);
+	idev->group = group;
+	mutex_init(&idev->lock);
+	/* The binder's reference, dropped by unbind. */
+	refcount_inc(&obj->users);
+	ioasid_object_publish(ctx, obj);
+	*id = obj->id;
+	return idev;
+
+err_release:
+	iommu_device_release_dma_owner(dev);
+err_put_group:
+	iommu_group_put(group);
+	return ERR_PTR(rc);
+}
+
+/**
+ * ioasid_device_attach - attach a bound device to an IOASID
+ * @idev: The binding
+ * @ioasid: An IOASID of the same context
+ *
+ * Return: 0, -ENOENT for no such IOASID, -EBUSY if the device is already
+ * attached, -EADDRINUSE if the device's reserved regions or aperture
+ * collide with mappings of the IOASID, or another error of the IOMMU
+ * driver; nothing changes on error.
+ */
+int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid)
+{
+	struct ioasid_object *obj;
+	struct ioasid_space *space;
+	int rc;
+
+	obj = ioasid_object_get(idev->ctx, ioasid, IOASID_OBJ_SPACE);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	space = container_of(obj, struct ioasid_space, obj);
+
+	mutex_lock(&idev->lock);
+	rc = idev->space ? -EBUSY : ioasid_space_attach(space, idev);
+	if (!rc)
+		idev->space = space;	/* keeps the reference */
+	mutex_unlock(&idev->lock);
+	if (rc)
+		ioasid_object_put(obj);
+	return rc;
+}
+
+/**
+ * ioasid_device_detach - detach a device from its IOASID
+ * @idev: The binding
+ *
+ * The device's DMA is blocked again.  Does nothing if not attached.
+ */
+void ioasid_device_detach(struct ioasid_device *idev)
+{
+	struct ioasid_space *space;
+
+	mutex_lock(&idev->lock);
+	space = idev->space;
+	if (space) {
+		ioasid_space_detach(space, idev);
+		idev->space = NULL;
+	}
+	mutex_unlock(&idev->lock);
+	if (space)
+		ioasid_object_put(&space->obj);
+}
+
+/**
+ * ioasid_device_unbind - end a binding
+ * @idev: The binding; freed on return
+ *
+ * Detaches the device, gives its group's DMA ownership back and removes
+ * its id from the context.
+ */
+void ioasid_device_unbind(struct ioasid_device *idev)
+{
+	ioasid_object_remove(idev->ctx, &idev->obj);
+	ioasid_device_detach(idev);
+	iommu_device_release_dma_owner(idev->dev);
+	iommu_group_put(idev->group);
+	put_device(idev->dev);
+	mutex_destroy(&idev->lock);
+	kfree(idev);
+}

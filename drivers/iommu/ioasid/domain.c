@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The IOMMU domains behind an IOASID.
+ *
+ * An IOASID is backed by one paging domain per kind of IOMMU among its
+ * attached devices: a device joins the first domain its IOMMU accepts,
+ * and only a device that no existing domain suits gets a new one, filled
+ * from the IOASID's own record of its mappings.  Every mapping is written
+ * into every domain, so all devices of an IOASID see the same addresses.
+ */
+#include <linux/iommu.h>
+#include <linux/slab.h>
+
+#include "ioasid_private.h"
+
+/**
+ * struct ioasid_reserved - an IOVA range no mapping may use
+ * @node: The range, in &struct ioasid_space.reserved
+ * @owner: What reserved it: a device (its reserved regions) or a domain
+ *         (what lies outside its aperture); removed with its owner
+ */
+struct ioasid_reserved {
+	struct interval_tree_node node;
+	void *owner;
+};
+
+/* Reserve [start, last] for @owner, unless a mapping already uses it. */
+static int ioasid_space_reserve(struct ioasid_space *space, void *owner,
+				unsigned long start, unsigned long last)
+{
+	struct ioasid_reserved *r;
+
+	lockdep_assert_held_write(&space->lock);
+
+	if (interval_tree_iter_first(&space->mappings, start, last))
+		return -EADDRINUSE;
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		return -ENOMEM;
+	r->owner = owner;
+	r->node.start = start;
+	r->node.last = last;
+	interval_tree_insert(&r->node, &space->reserved);
+	return 0;
+}
+
+static void ioasid_space_unreserve(struct ioasid_space *space, void *owner)
+{
+	struct interval_tree_node *node, *next;
+	struct ioasid_reserved *r;
+
+	lockdep_assert_held_write(&space->lock);
+
+	for (node = interval_tree_iter_first(&space->reserved, 0, ULONG_MAX);
+	     node; node = next) {
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		r = container_of(node, struct ioasid_reserved, node);
+		if (r->owner != owner)
+			continue;
+		interval_tree_remove(node, &space->reserved);
+		kfree(r);
+	}
+}
+
+/*
+ * Reserve the regions the device's group may not use for DMA: MSI
+ * windows and regions the platform or the device reserves.
+ */
+static int ioasid_space_reserve_device(struct ioasid_space *space,
+				       struct ioasid_device *idev)
+{
+	struct iommu_resv_region *resv, *tmp;
+	LIST_HEAD(regions);
+	int rc;
+
+	rc = iommu_get_group_resv_regions(idev->group, &regions);
+	if (rc)
+		return rc;
+	list_for_each_entry(resv, &regions, list) {
+		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
+			continue;
+		rc = ioasid_space_reserve(space, idev, resv->start,
+					  resv->start + resv->length - 1);
+		if (rc)
+			break;
+	}
+	list_for_each_entry_safe(resv, tmp, &regions, list)
+		kfree(resv);
+	if (rc)
+		ioasid_space_unreserve(space, idev);
+	return rc;
+}
+
+/* Reserve what lies outside the domain's aperture. */
+static int ioasid_domain_reserve_aperture(struct ioasid_space *space,
+					  struct ioasid_domain *d)
+{
+	struct iommu_domain_geometry *geo = &d->domain->geometry;
+	int rc = 0;
+
+	if (!geo->force_aperture)
+		return 0;
+	if (geo->aperture_start)
+		rc = ioasid_space_reserve(space, d, 0, geo->aperture_start - 1);
+	if (!rc && geo->aperture_end != ULONG_MAX)
+		rc = ioasid_space_reserve(space, d, geo->aperture_end + 1,
+					  ULONG_MAX);
+	if (rc)
+		ioasid_space_unreserve(space, d);
+	return rc;
+}
+
+/*
+ * Write @m into one domain, run by run, so that each physically
+ * contiguous run maps with the largest page sizes the domain has.
+ * On failure nothing of @m is left in the domain.
+ */
+static int ioasid_domain_map(struct ioasid_domain *d, struct ioasid_mapping *m)
+{
+	unsigned long npages = (m->node.last - m->node.start + 1) >> PAGE_SHIFT;
+	unsigned long end = m->pg_index + npages, index = m->pg_index;
+	struct ioasid_pfn_run *run;
+	unsigned long iova, n;
+	int rc;
+
+	for (run = ioasid_pages_find_run(m->pages, index); index < end; run++) {
+		n = min(run->index + run->npages, end) - index;
+		iova = m->node.start + ((index - m->pg_index) << PAGE_SHIFT);
+		rc = iommu_map(d->domain, iova,
+			       PFN_PHYS(run->pfn + index - run->index),
+			       n << PAGE_SHIFT, m->prot, GFP_KERNEL_ACCOUNT);
+		if (rc)
+			goto err_unmap;
+		index += n;
+	}
+	return 0;
+
+err_unmap:
+	if (index > m->pg_index)
+		iommu_unmap(d->domain, m->node.start,
+			    (index - m->pg_index) << PAGE_SHIFT);
+	return rc;
+}
+
+static size_t ioasid_mapping_length(struct ioasid_mapping *m)
+{
+	return m->node.last - m->node.start + 1;
+}
+
+/**
+ * ioasid_space_map_domains - write a new mapping into every domain
+ * @space: The IOASID, locked for writing
+ * @m: The mapping, already in @space->mappings
+ *
+ * Return: 0, or an error with @m in no domain.
+ */
+int ioasid_space_map_domains(struct ioasid_space *space,
+			     struct ioasid_mapping *m)
+{
+	struct ioasid_domain *d, *undo;
+	int rc;
+
+	lockdep_assert_held_write(&space->lock);
+
+	list_for_each_entry(d, &space->domains, link) {
+		rc = ioasid_domain_map(d, m);
+		if (rc)
+			goto err_undo;
+	}
+	return 0;
+
+err_undo:
+	list_for_each_entry(undo, &space->domains, link) {
+		if (undo == d)
+			break;
+		iommu_unmap(undo->domain, m->node.start,
+			    ioasid_mapping_length(m));
+	}
+	return rc;
+}
+
+/**
+ * ioasid_space_unmap_domains - take mappings out of every domain
+ * @space: The IOASID, locked for writing
+ * @freed: Mappings already removed from @space->mappings, on free_link
+ *
+ * Each domain's IOTLB is flushed once, after all of its unmaps: when this
+ * returns no device can reach the pages of @freed any more.
+ */
+void ioasid_space_unmap_domains(struct ioasid_space *space,
+				struct list_head *freed)
+{
+	struct iommu_iotlb_gather gather;
+	struct ioasid_mapping *m;
+	struct ioasid_domain *d;
+
+	lockdep_assert_held_write(&space->lock);
+
+	list_for_each_entry(d, &space->domains, link) {
+		iommu_iotlb_gather_init(&gather);
+		list_for_each_entry(m, freed, free_link)
+			iommu_unmap_fast(d->domain, m->node.start,
+					 ioasid_mapping_length(m), &gather);
+		iommu_iotlb_sync(d->domain, &gather);
+	}
+}
+
+static void ioasid_domain_free(struct ioasid_space *space,
+			       struct ioasid_domain *d)
+{
+	ioasid_space_unreserve(space, d);
+	iommu_domain_free(d->domain);
+	kfree(d);
+}
+
+/* A new domain for @idev, holding every mapping of @space. */
+static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
+						 struct ioasid_device *idev)
+{
+	struct ioasid_mapping *m;
+	struct interval_tree_node *node;
+	struct ioasid_domain *d;
+	int rc;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		return ERR_PTR(-ENOMEM);
+	d->domain = iommu_paging_domain_alloc(idev->dev);
+	if (IS_ERR(d->domain)) {
+		rc = PTR_ERR(d->domain);
+		kfree(d);
+		return ERR_PTR(rc);
+	}
+	rc = ioasid_domain_reserve_aperture(space, d);
+	if (rc)
+		goto err_free;
+	for (node = interval_tree_iter_first(&space->mappings, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		m = container_of(node, struct ioasid_mapping, node);
+		rc = ioasid_domain_map(d, m);
+		if (rc)
+			goto err_free;
+	}
+	return d;
+
+err_free:
+	/* Freeing a domain no device uses drops its mappings too. */
+	ioasid_domain_free(space, d);
+	return ERR_PTR(rc);
+}
+
+/*
+ * Attach to an existing domain of @space.  -ENODEV when none accepts the
+ * device: a driver answers -EINVAL (or -EMEDIUMTYPE) for a domain its
+ * IOMMU cannot use, which only means "try another".
+ */
+static int ioasid_space_attach_existing(struct ioasid_space *space,
+					struct ioasid_device *idev)
+{
+	struct ioasid_domain *d;
+	int rc;
+
+	list_for_each_entry(d, &space->domains, link) {
+		rc = iommu_attach_group(d->domain, idev->group);
+		if (!rc) {
+			d->users++;
+			idev->domain = d;
+			return 0;
+		}
+		if (rc != -EINVAL && rc != -EMEDIUMTYPE)
+			return rc;
+	}
+	return -ENODEV;
+}
+
+/**
+ * ioasid_space_attach - make a bound device's DMA go through @space
+ * @space: The IOASID
+ * @idev: A device bound to the same context, attached nowhere
+ *
+ * Return: 0, or an error with nothing changed: -EADDRINUSE when the
+ * device's reserved regions or its IOMMU's aperture collide with a
+ * mapping.
+ */
+int ioasid_space_attach(struct ioasid_space *space, struct ioasid_device *idev)
+{
+	struct ioasid_domain *d;
+	int rc;
+
+	down_write(&space->lock);
+	rc = ioasid_space_reserve_device(space, idev);
+	if (rc)
+		goto out_unlock;
+	rc = ioasid_space_attach_existing(space, idev);
+	if (rc != -ENODEV)
+		goto out_check;
+
+	d = ioasid_domain_alloc(space, idev);
+	if (IS_ERR(d)) {
+		rc = PTR_ERR(d);
+		goto out_check;
+	}
+	rc = iommu_attach_group(d->domain, idev->group);
+	if (rc) {
+		ioasid_domain_free(space, d);
+		goto out_check;
+	}
+	d->users = 1;
+	list_add_tail(&d->link, &space->domains);
+	idev->domain = d;
+out_check:
+	if (rc)
+		ioasid_space_unreserve(space, idev);
+out_unlock:
+	up_write(&space->lock);
+	return rc;
+}
+
+/**
+ * ioasid_space_detach - block a device's DMA and leave @space
+ * @space: The IOASID @idev is attached to
+ * @idev: The device
+ *
+ * The device's group returns to blocking all DMA.  The last device of a
+ * domain frees it.
+ */
+void ioasid_space_detach(struct ioasid_space *space,
+			 struct ioasid_device *idev)
+{
+	struct ioasid_domain *d = idev->domain;
+
+	down_write(&space->lock);
+	iommu_detach_group(d->domain, idev->group);
+	ioasid_space_unreserve(space, idev);
+	idev->domain = NULL;
+	if (!--d->users) {
+		list_del(&d->link);
+		ioasid_domain_free(space, d);
+	}
+	up_write(&space->lock);
+}
