@@ -22,29 +22,35 @@
 #define PIN_BATCH (PAGE_SIZE / sizeof(struct page *))
 
 /*
- * Charge @npages to RLIMIT_MEMLOCK, in the user's or the mm's count.
- * CAP_IPC_LOCK lifts the limit; the pages are still counted, so that the
- * count stays right if the capability is dropped later.
+ * Charge @npages to RLIMIT_MEMLOCK, in the user's or the mm's count.  The
+ * count only ever holds charges that fit, so that two maps racing near
+ * the limit cannot both fail for want of room one of them had.
+ * CAP_IPC_LOCK lifts the limit (and is only asked about past it); the
+ * pages are still counted, so that the count stays right if the
+ * capability is dropped later.
  */
 static int ioasid_pages_charge(struct ioasid_pages *pages)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	bool unlimited = capable(CAP_IPC_LOCK);
 	unsigned long n = pages->npages;
+	long old_user;
+	s64 old_mm;
 
 	if (pages->mm) {
-		if (atomic64_add_return(n, &pages->mm->pinned_vm) > limit &&
-		    !unlimited) {
-			atomic64_sub(n, &pages->mm->pinned_vm);
-			return -ENOMEM;
-		}
+		old_mm = atomic64_read(&pages->mm->pinned_vm);
+		do {
+			if (old_mm + n > limit && !capable(CAP_IPC_LOCK))
+				return -ENOMEM;
+		} while (!atomic64_try_cmpxchg(&pages->mm->pinned_vm, &old_mm,
+					       old_mm + n));
 		return 0;
 	}
-	if (atomic_long_add_return(n, &pages->user->locked_vm) > limit &&
-	    !unlimited) {
-		atomic_long_sub(n, &pages->user->locked_vm);
-		return -ENOMEM;
-	}
+	old_user = atomic_long_read(&pages->user->locked_vm);
+	do {
+		if (old_user + n > limit && !capable(CAP_IPC_LOCK))
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&pages->user->locked_vm, &old_user,
+					  old_user + n));
 	return 0;
 }
 

@@ -320,6 +320,13 @@ static void mock_dev_release(struct device *dev)
 {
 	struct mock_dev *mdev = to_mock_dev(dev);
 
+	/*
+	 * Only a completed probe hands dev->iommu back to the core on
+	 * removal; after a failed one it is still here.
+	 */
+	iommu_fwspec_free(dev);
+	kfree(dev->iommu);
+
 	ida_free(&mock_dev_ida, mdev->id);
 	kfree(mdev);
 }
@@ -393,11 +400,9 @@ static struct mock_dev *mock_dev_create(struct ioasid_test *cmd)
 		goto err_put;
 	rc = device_add(&mdev->dev);
 	if (rc)
-		goto err_fwspec;
+		goto err_put;
 	return mdev;
 
-err_fwspec:
-	iommu_fwspec_free(&mdev->dev);
 err_put:
 	put_device(&mdev->dev);
 	return ERR_PTR(rc);

@@ -264,6 +264,24 @@ static int ioasid_check_map_iova(u32 flags, u64 iova, u64 length)
 	return ioasid_check_range(iova, length, &last);
 }
 
+/*
+ * Refuse a fixed IOVA that is taken before pinning anything: a map that
+ * must fail should not pin and charge its memory first.  The check is
+ * made again, under the lock, when the mapping is inserted.
+ */
+static int ioasid_space_precheck_iova(struct ioasid_space *space, u32 flags,
+				      u64 iova, u64 length)
+{
+	int rc;
+
+	if (!(flags & IOASID_MAP_FIXED_IOVA))
+		return 0;
+	down_read(&space->lock);
+	rc = ioasid_space_check_iova(space, iova, iova + length - 1);
+	up_read(&space->lock);
+	return rc;
+}
+
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_map *cmd = ucmd->cmd;
@@ -285,6 +303,10 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 	space = ioasid_space_get(ucmd, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
+	rc = ioasid_space_precheck_iova(space, cmd->flags, cmd->iova,
+					cmd->length);
+	if (rc)
+		goto out_put;
 
 	pages = ioasid_pages_get_user(cmd->user_va, cmd->length >> PAGE_SHIFT,
 				      cmd->flags & IOASID_MAP_WRITE,
@@ -357,6 +379,10 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 		rc = PTR_ERR(dst);
 		goto out_put_src;
 	}
+	rc = ioasid_space_precheck_iova(dst, cmd->flags, cmd->dst_iova,
+					cmd->length);
+	if (rc)
+		goto out_put_dst;
 
 	pages = ioasid_space_get_pages(src, cmd->src_iova, cmd->length,
 				       &pg_index);

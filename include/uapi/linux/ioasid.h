@@ -188,8 +188,9 @@ struct ioasid_map {
  *
  * Maps memory that @src_ioasid already has pinned into @dst_ioasid,
  * without pinning or charging it again: the RFC's "register memory
- * once, map it into several address spaces".  The pages stay pinned
- * while either mapping exists.  IOASID_MAP_WRITE needs a source mapping
+ * once, map it into several address spaces".  What one IOASID_MAP
+ * pinned stays pinned, whole, while any mapping of any part of it
+ * exists.  IOASID_MAP_WRITE needs a source mapping
  * that was pinned writable (EPERM otherwise).  Other errors as for
  * IOASID_MAP.
  */
@@ -226,8 +227,9 @@ enum ioasid_unmap_flags {
  * Removes every mapping inside the range.  Mappings are units: a range
  * that would cut one in two fails with EINVAL and unmaps nothing, and a
  * range with no mapping in it fails with ENOENT.  When this returns, no
- * device can reach the memory any more (the IOTLBs are flushed) and
- * pages no other mapping uses are unpinned and uncharged.
+ * device can reach the memory any more (the IOTLBs are flushed), and the
+ * memory of an IOASID_MAP that no mapping uses any more is unpinned and
+ * uncharged.
  */
 struct ioasid_unmap {
 	__u32 size;

@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "ioasid_test.h"
-#include "../../../../drivers/iommu/ioasid/ioasid_test.h"
+#include "ioasid_mock.h"
 
 /* No path of ours has anywhere near this many fault sites. */
 #define MAX_NTH 2000
@@ -268,23 +267,7 @@ FIXTURE_TEARDOWN(fail_nth_map)
 
 static int map_fixed(int fd, unsigned int ioasid, void *va, __u64 iova)
 {
-	IOASID_CMD(ioasid_map, cmd);
-
-	cmd.flags = IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA;
-	cmd.ioasid = ioasid;
-	cmd.user_va = (uintptr_t)va;
-	cmd.length = BUF_SIZE;
-	cmd.iova = iova;
-	return ioctl(fd, IOASID_MAP, &cmd);
-}
-
-static int unmap_all(int fd, unsigned int ioasid)
-{
-	IOASID_CMD(ioasid_unmap, cmd);
-
-	cmd.flags = IOASID_UNMAP_ALL;
-	cmd.ioasid = ioasid;
-	return ioctl(fd, IOASID_UNMAP, &cmd);
+	return map_at(fd, ioasid, va, BUF_SIZE, iova);
 }
 
 /* After a failure: nothing pinned, nothing charged, the IOVA still free. */
@@ -393,6 +376,130 @@ TEST_F(fail_nth_map, unmap)
 	ASSERT_EQ(BUF_SIZE, cmd.length);
 	ASSERT_TRUE(unchanged(self->fd, self->ioasid, self->buf, self->pins,
 			      self->locked));
+}
+
+static unsigned int nr_ranges(int fd, unsigned int ioasid)
+{
+	IOASID_CMD(ioasid_iova_ranges, cmd);
+
+	cmd.ioasid = ioasid;
+	ioctl(fd, IOASID_IOVA_RANGES, &cmd);
+	return cmd.num_ranges;
+}
+
+/*
+ * Attaching a device with a reserved region to an IOASID with a mapping:
+ * the reserved ranges, the new domain, its fill.  A failed attach leaves
+ * the device unattached, the ranges and the pins as they were.
+ */
+TEST_F(fail_nth_map, attach)
+{
+	struct mock_cfg cfg = default_cfg;
+	struct ioasid_test info;
+	struct mock_dev dev;
+	__u64 pins, locked;
+	unsigned int n;
+	bool fired;
+	int rc;
+
+	cfg.resv_start = 0x8000000;
+	cfg.resv_length = 0x200000;
+	ASSERT_EQ(0, mock_add(self->fd, &cfg, &dev));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioasid, self->buf, 0x100000));
+	pin_state(self->fd, self->buf, &pins, &locked);
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = attach(self->fd, &dev, self->ioasid);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		if (rc == 0) {
+			ASSERT_EQ(0, detach(self->fd, &dev));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		info = domain_info(self->fd, &dev);
+		ASSERT_EQ(0, info.mock_domain.out_domain);
+		ASSERT_EQ(1, nr_ranges(self->fd, self->ioasid));
+		pin_state(self->fd, self->buf, &self->pins, &self->locked);
+		ASSERT_EQ(pins, self->pins);
+		ASSERT_EQ(locked, self->locked);
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(2, nr_ranges(self->fd, self->ioasid));
+	ASSERT_EQ(BUF_SIZE / 4096, domain_info(self->fd, &dev).mock_domain.out_ptes);
+	/* Reached: the regions, the reservations, the domain, its IOPTEs. */
+	ASSERT_LE(5, n);
+}
+
+/* Mapping into an IOASID backed by two domains: each failure unwinds both. */
+TEST_F(fail_nth_map, map_two_domains)
+{
+	struct mock_cfg other = default_cfg;
+	struct mock_dev a, b;
+	unsigned int n;
+	bool fired;
+	int rc;
+
+	other.iommu = 1;
+	other.pgsize_bitmap = 4096;
+	ASSERT_EQ(0, mock_add(self->fd, &default_cfg, &a));
+	ASSERT_EQ(0, mock_add(self->fd, &other, &b));
+	ASSERT_EQ(0, attach(self->fd, &a, self->ioasid));
+	ASSERT_EQ(0, attach(self->fd, &b, self->ioasid));
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = map_fixed(self->fd, self->ioasid, self->buf, 0x100000);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		if (rc == 0) {
+			ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		ASSERT_EQ(0, domain_info(self->fd, &a).mock_domain.out_ptes);
+		ASSERT_EQ(0, domain_info(self->fd, &b).mock_domain.out_ptes);
+		ASSERT_TRUE(unchanged(self->fd, self->ioasid, self->buf,
+				      self->pins, self->locked));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(BUF_SIZE / 4096, domain_info(self->fd, &b).mock_domain.out_ptes);
+	ASSERT_LE(5, n);
+}
+
+/* Creating and binding a mock device: a failure leaves no id behind. */
+TEST_F(fail_nth_map, bind)
+{
+	struct mock_dev dev;
+	unsigned int n, next;
+	bool fired;
+	int rc;
+
+	/* The next free id: allocate one and give it back. */
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &next));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, next));
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = mock_add(self->fd, &default_cfg, &dev);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		if (rc == 0) {
+			ASSERT_EQ(0, ioasid_destroy(self->fd, dev.mock_id));
+			continue;
+		}
+		/*
+		 * The core's bus notifier cannot report a failed probe:
+		 * the device then has no IOMMU, which binding reports.
+		 */
+		ASSERT_TRUE(injected_errno(errno) || errno == ENODEV);
+		ASSERT_ERRNO(ENOENT, ioasid_destroy(self->fd, next));
+		ASSERT_ERRNO(ENOENT, ioasid_destroy(self->fd, next + 1));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(next, dev.mock_id);
+	ASSERT_LE(5, n);
 }
 
 TEST_HARNESS_MAIN

@@ -12,6 +12,7 @@
  */
 #include <linux/capability.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -499,6 +500,51 @@ TEST_F(mapping, close_with_mappings)
 	ASSERT_EQ(self->pins, page_pins(self->fd, self->buf));
 	ASSERT_EQ(self->pins, page_pins(self->fd, self->buf + 8 * ps));
 	ASSERT_EQ(self->locked, locked_user(self->fd));
+}
+
+/*
+ * A process killed with live mappings: its pins and its charge go with
+ * it.  The memory is shared with the child so that the parent can
+ * measure the pins the child took.
+ */
+TEST_F(mapping, kill_with_mappings)
+{
+	long ps = self->ps;
+	int ready[2];
+	char *shared;
+	pid_t pid;
+	int status;
+	char c;
+
+	shared = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		unsigned int id;
+		int fd = ioasid_open();
+
+		if (fd < 0 || ioasid_alloc(fd, &id) ||
+		    map_fixed(fd, id, shared, 4 * ps, IOVA))
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(1, page_pins(self->fd, shared));
+	ASSERT_EQ(self->locked + 4, locked_user(self->fd));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(0, page_pins(self->fd, shared));
+	ASSERT_EQ(self->locked, locked_user(self->fd));
+	close(ready[0]);
+	close(ready[1]);
+	munmap(shared, 4 * ps);
 }
 
 static int alloc_account_mm(int fd, unsigned int *id)

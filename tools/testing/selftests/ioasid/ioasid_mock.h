@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for the selftests that drive the mock IOMMU driver of
+ * CONFIG_IOASID_TEST kernels through IOASID_TEST.
+ */
+#ifndef __SELFTEST_IOASID_MOCK_H
+#define __SELFTEST_IOASID_MOCK_H
+
+#include <stdint.h>
+
+#include "ioasid_test.h"
+#include "../../../../drivers/iommu/ioasid/ioasid_test.h"
+
+#define SZ_4K	0x1000UL
+#define SZ_2M	0x200000UL
+#define SZ_1G	0x40000000UL
+#define PROT_RW	3
+
+struct mock_dev {
+	unsigned int mock_id;
+	unsigned int dev_id;
+};
+
+struct mock_cfg {
+	unsigned int iommu;
+	uint64_t pgsize_bitmap;
+	uint64_t aperture_last;
+	uint64_t resv_start;
+	uint64_t resv_length;
+};
+
+static const struct mock_cfg default_cfg = {
+	.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G,
+	.aperture_last = UINT64_MAX,
+};
+
+static inline int test_op(int fd, struct ioasid_test *cmd, unsigned int op)
+{
+	cmd->size = sizeof(*cmd);
+	cmd->op = op;
+	return ioctl(fd, IOASID_TEST, cmd);
+}
+
+static inline int mock_add(int fd, const struct mock_cfg *cfg, struct mock_dev *md)
+{
+	struct ioasid_test cmd = {};
+	int rc;
+
+	cmd.mock_device.iommu = cfg->iommu;
+	cmd.mock_device.pgsize_bitmap = cfg->pgsize_bitmap;
+	cmd.mock_device.aperture_last = cfg->aperture_last;
+	cmd.mock_device.resv_start = cfg->resv_start;
+	cmd.mock_device.resv_length = cfg->resv_length;
+	rc = test_op(fd, &cmd, IOASID_TEST_OP_MOCK_DEVICE);
+	md->mock_id = cmd.mock_device.out_mock_id;
+	md->dev_id = cmd.mock_device.out_dev_id;
+	return rc;
+}
+
+static inline int attach(int fd, const struct mock_dev *md, unsigned int ioasid)
+{
+	struct ioasid_test cmd = {};
+
+	cmd.attach.dev_id = md->dev_id;
+	cmd.attach.ioasid = ioasid;
+	return test_op(fd, &cmd, IOASID_TEST_OP_ATTACH);
+}
+
+static inline int detach(int fd, const struct mock_dev *md)
+{
+	struct ioasid_test cmd = {};
+
+	cmd.attach.dev_id = md->dev_id;
+	return test_op(fd, &cmd, IOASID_TEST_OP_DETACH);
+}
+
+/* The IOPTE for @iova in @md's domain; -1 with errno if there is none. */
+static inline int read_pte(int fd, const struct mock_dev *md, uint64_t iova,
+			   struct ioasid_test *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->mock_pte.dev_id = md->dev_id;
+	cmd->mock_pte.iova = iova;
+	return test_op(fd, cmd, IOASID_TEST_OP_MOCK_PTE);
+}
+
+static inline struct ioasid_test domain_info(int fd, const struct mock_dev *md)
+{
+	struct ioasid_test cmd = {};
+
+	cmd.mock_domain.dev_id = md->dev_id;
+	if (test_op(fd, &cmd, IOASID_TEST_OP_MOCK_DOMAIN))
+		cmd.mock_domain.out_domain = 0;
+	return cmd;
+}
+
+static inline uint64_t page_phys(int fd, void *va, uint64_t *pins)
+{
+	struct ioasid_test cmd = {};
+
+	cmd.page_pins.user_va = (uintptr_t)va;
+	if (test_op(fd, &cmd, IOASID_TEST_OP_PAGE_PINS))
+		return 0;
+	if (pins)
+		*pins = cmd.page_pins.out_pins;
+	return cmd.page_pins.out_phys;
+}
+
+static inline int map_at(int fd, unsigned int ioasid, void *va, size_t len,
+			 uint64_t iova)
+{
+	IOASID_CMD(ioasid_map, cmd);
+
+	cmd.flags = IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA;
+	cmd.ioasid = ioasid;
+	cmd.user_va = (uintptr_t)va;
+	cmd.length = len;
+	cmd.iova = iova;
+	return ioctl(fd, IOASID_MAP, &cmd);
+}
+
+static inline int unmap_all(int fd, unsigned int ioasid)
+{
+	IOASID_CMD(ioasid_unmap, cmd);
+
+	cmd.flags = IOASID_UNMAP_ALL;
+	cmd.ioasid = ioasid;
+	return ioctl(fd, IOASID_UNMAP, &cmd);
+}
+
+#endif /* __SELFTEST_IOASID_MOCK_H */
