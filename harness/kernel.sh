@@ -22,6 +22,9 @@ kmake=(make -C "$tree" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" -j"$jobs")
 mkdir -p "$obj" "$out/logs"
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+# Hash paths relative to the output folder, so that another clone of the
+# repository (CI's) reuses what this one compiled.
+export CCACHE_BASEDIR=$out CCACHE_NOHASHDIR=1
 export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-2024-01-01}
 export KBUILD_BUILD_USER=ioasid KBUILD_BUILD_HOST=build
 

@@ -7,13 +7,16 @@
 #ifndef __LINUX_IOASID_H
 #define __LINUX_IOASID_H
 
-#include <linux/types.h>
 #include <uapi/linux/ioasid.h>
 
+#include <linux/types.h>
+
 struct device;
+struct file;
 struct ioasid_ctx;
 struct ioasid_device;
 
+struct ioasid_ctx *ioasid_ctx_from_file(struct file *file);
 struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 					 struct device *dev, u32 *id);
 void ioasid_device_unbind(struct ioasid_device *idev);

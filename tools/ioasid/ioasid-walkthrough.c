@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/ioasid.h>
@@ -56,6 +58,72 @@ static void die(const char *what)
 	exit(1);
 }
 
+static void show_ranges(int fd, unsigned int ioasid)
+{
+	struct ioasid_iova_ranges cmd = { .size = sizeof(cmd) };
+	struct ioasid_iova_range r[8];
+	unsigned int i;
+
+	step("Ask which IOVAs are usable (IOASID_IOVA_RANGES). With no device\n"
+	     "    attached yet, all are; devices bring apertures and reserved\n"
+	     "    regions (an MSI window, say) that narrow them.");
+	cmd.ioasid = ioasid;
+	cmd.num_ranges = 8;
+	cmd.ranges = (uintptr_t)r;
+	if (call(fd, IOASID_IOVA_RANGES, "IOASID_IOVA_RANGES", &cmd))
+		die("IOASID_IOVA_RANGES");
+	for (i = 0; i < cmd.num_ranges && i < 8; i++)
+		say("usable: 0x%llx - 0x%llx", (unsigned long long)r[i].start,
+		    (unsigned long long)r[i].last);
+	say("every mapping aligned to 0x%llx",
+	    (unsigned long long)cmd.out_iova_alignment);
+}
+
+/* Map 4 MiB of "guest RAM" at guest-physical 0, then take it away. */
+static void map_guest_ram(int fd, unsigned int ioasid)
+{
+	struct ioasid_unmap unmap = { .size = sizeof(unmap) };
+	struct ioasid_map map = { .size = sizeof(map) };
+	size_t len = 4 << 20;
+	void *ram;
+
+	ram = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (ram == MAP_FAILED)
+		die("mmap");
+	step("Map 4 MiB of guest RAM at IOVA 0 (IOASID_MAP): the kernel pins it\n"
+	     "    once, charges it to RLIMIT_MEMLOCK, and writes it into every\n"
+	     "    IOMMU domain behind the IOASID, now and later.");
+	map.ioasid = ioasid;
+	map.flags = IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA;
+	map.user_va = (uintptr_t)ram;
+	map.length = len;
+	map.iova = 0;
+	if (call(fd, IOASID_MAP, "IOASID_MAP(va, 4 MiB, iova 0)", &map))
+		die("IOASID_MAP");
+
+	step("Mapping over an existing mapping is refused: mappings never\n"
+	     "    overlap.");
+	map.iova = 1 << 20;
+	call(fd, IOASID_MAP, "IOASID_MAP(va, 4 MiB, iova 1 MiB)", &map);
+
+	step("Let the kernel choose the IOVA: it aligns it like the memory, so\n"
+	     "    huge pages can use huge IOPTEs.");
+	map.flags &= ~IOASID_MAP_FIXED_IOVA;
+	if (call(fd, IOASID_MAP, "IOASID_MAP(va, 4 MiB)", &map))
+		die("IOASID_MAP");
+	say("the kernel chose iova 0x%llx", (unsigned long long)map.iova);
+
+	step("Unmap everything (IOASID_UNMAP_ALL): IOTLBs are flushed, then the\n"
+	     "    pages are unpinned and the charge returned.");
+	unmap.ioasid = ioasid;
+	unmap.flags = IOASID_UNMAP_ALL;
+	if (call(fd, IOASID_UNMAP, "IOASID_UNMAP(all)", &unmap))
+		die("IOASID_UNMAP");
+	say("%llu MiB unmapped", (unsigned long long)unmap.length >> 20);
+	munmap(ram, len);
+}
+
 int main(void)
 {
 	struct ioasid_destroy destroy = { .size = sizeof(destroy) };
@@ -92,6 +160,9 @@ int main(void)
 	     "    refused with EOPNOTSUPP and changes nothing.");
 	alloc.flags = 1U << 31;
 	call(fd, IOASID_ALLOC, "IOASID_ALLOC(flags = 1 << 31)", &alloc);
+
+	show_ranges(fd, gpa_space);
+	map_guest_ram(fd, gpa_space);
 
 	step("Destroy the IOASID. An IOASID in use by a device would refuse with\n"
 	     "    EBUSY; this one is idle, so it goes, and its id is free again.");

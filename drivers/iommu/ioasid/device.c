@@ -20,8 +20,9 @@
  * @id: Output: the device's id within @ctx
  *
  * Return: the binding, to be ended with ioasid_device_unbind(), or an
- * ERR_PTR: -ENODEV if no IOMMU translates the device, -EBUSY if its group
- * is owned by a kernel driver or another context.
+ * ERR_PTR: -ENODEV if no IOMMU translates the device, -EPERM if the
+ * platform cannot isolate its MSIs, -EBUSY if its group is owned by a
+ * kernel driver or another context.
  */
 struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 					 struct device *dev, u32 *id)
@@ -34,6 +35,14 @@ struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 	group = iommu_group_get(dev);
 	if (!group)
 		return ERR_PTR(-ENODEV);
+	/*
+	 * Without interrupt isolation the device could raise any MSI, and so
+	 * write to memory no IOASID maps.
+	 */
+	if (!iommu_group_has_isolated_msi(group)) {
+		rc = -EPERM;
+		goto err_put_group;
+	}
 	rc = iommu_device_claim_dma_owner(dev, ctx);
 	if (rc)
 		goto err_put_group;
@@ -60,6 +69,7 @@ err_put_group:
 	iommu_group_put(group);
 	return ERR_PTR(rc);
 }
+EXPORT_SYMBOL_NS_GPL(ioasid_device_bind, IOASID);
 
 /**
  * ioasid_device_attach - attach a bound device to an IOASID
@@ -91,6 +101,7 @@ int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid)
 		ioasid_object_put(obj);
 	return rc;
 }
+EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
 
 /**
  * ioasid_device_detach - detach a device from its IOASID
@@ -112,6 +123,7 @@ void ioasid_device_detach(struct ioasid_device *idev)
 	if (space)
 		ioasid_object_put(&space->obj);
 }
+EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
 
 /**
  * ioasid_device_unbind - end a binding
@@ -130,3 +142,4 @@ void ioasid_device_unbind(struct ioasid_device *idev)
 	mutex_destroy(&idev->lock);
 	kfree(idev);
 }
+EXPORT_SYMBOL_NS_GPL(ioasid_device_unbind, IOASID);

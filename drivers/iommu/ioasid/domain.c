@@ -205,6 +205,25 @@ void ioasid_space_unmap_domains(struct ioasid_space *space,
 	}
 }
 
+/**
+ * ioasid_space_iova_alignment - what every mapping must be aligned to
+ * @space: The IOASID, locked
+ *
+ * Return: the largest of the smallest page sizes of its domains, and
+ * never less than the CPU page size, the unit of pinning.
+ */
+unsigned long ioasid_space_iova_alignment(struct ioasid_space *space)
+{
+	unsigned long align = PAGE_SIZE;
+	struct ioasid_domain *d;
+
+	lockdep_assert_held(&space->lock);
+
+	list_for_each_entry(d, &space->domains, link)
+		align = max(align, 1UL << __ffs(d->domain->pgsize_bitmap));
+	return align;
+}
+
 static void ioasid_domain_free(struct ioasid_space *space,
 			       struct ioasid_domain *d)
 {

@@ -210,6 +210,7 @@ struct ioasid_device {
 int ioasid_space_attach(struct ioasid_space *space, struct ioasid_device *idev);
 void ioasid_space_detach(struct ioasid_space *space,
 			 struct ioasid_device *idev);
+unsigned long ioasid_space_iova_alignment(struct ioasid_space *space);
 int ioasid_space_map_domains(struct ioasid_space *space,
 			     struct ioasid_mapping *m);
 void ioasid_space_unmap_domains(struct ioasid_space *space,

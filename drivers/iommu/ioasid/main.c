@@ -8,6 +8,7 @@
  * and only have to check the meaning of its fields.
  */
 #include <linux/fs.h>
+#include <linux/ioasid.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -151,6 +152,26 @@ static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 		return rc;
 	return op->execute(&ucmd);
 }
+
+static const struct file_operations ioasid_fops;
+
+/**
+ * ioasid_ctx_from_file - the context behind an open /dev/ioasid file
+ * @file: A file of the caller's
+ *
+ * The context lives as long as the file: the caller keeps its reference
+ * on @file for as long as it uses the context, typically from binding a
+ * device to unbinding it.
+ *
+ * Return: the context, or ERR_PTR(-EBADFD) if @file is not /dev/ioasid.
+ */
+struct ioasid_ctx *ioasid_ctx_from_file(struct file *file)
+{
+	if (file->f_op != &ioasid_fops)
+		return ERR_PTR(-EBADFD);
+	return file->private_data;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_ctx_from_file, IOASID);
 
 static const struct file_operations ioasid_fops = {
 	.owner = THIS_MODULE,

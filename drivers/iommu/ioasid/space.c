@@ -523,6 +523,7 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 		return PTR_ERR(space);
 
 	down_read(&space->lock);
+	cmd->out_iova_alignment = ioasid_space_iova_alignment(space);
 	interval_tree_for_each_span(&span, &space->reserved, 0, ULONG_MAX) {
 		if (!span.is_hole)
 			continue;
@@ -542,7 +543,6 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 
 	rc = n > cmd->num_ranges ? -EMSGSIZE : 0;
 	cmd->num_ranges = n;
-	cmd->out_iova_alignment = PAGE_SIZE;
 	if (ioasid_ucmd_respond(ucmd, sizeof(*cmd)))
 		return -EFAULT;
 	return rc;

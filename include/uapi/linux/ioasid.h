@@ -260,9 +260,10 @@ struct ioasid_iova_range {
  * @num_ranges: Input: how many entries @ranges has room for.  Output:
  *              how many usable ranges there are.
  * @ranges: Pointer to an array of struct ioasid_iova_range
- * @out_iova_alignment: Output: the smallest page size of all domains
- *                      backing the IOASID, which every mapping must be
- *                      aligned to; the CPU page size while there is none
+ * @out_iova_alignment: Output: the alignment every mapping's IOVA and
+ *                      length must have: the largest of the smallest page
+ *                      sizes of the domains backing the IOASID, and at
+ *                      least the CPU page size
  *
  * Reports the IOVA ranges a mapping may use now: inside the aperture of
  * every IOMMU domain that backs the IOASID and outside every reserved

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/ioasid end to end: QEMU's edu PCI device, bound to vfio-pci behind
+ * an emulated VT-d, doing real DMA through IOASID mappings.
+ *
+ * edu copies between guest memory and a 4 KiB buffer of its own at device
+ * address 0x40000.  Its DMA engine is driven through BAR0: source (0x80),
+ * destination (0x88), count (0x90) and command (0x98: bit 0 start/busy,
+ * bit 1 device to RAM).  Counts stay below 4096 (QEMU 7.2 aborts on a
+ * full 4096) and IOVAs below 256 MiB (edu's DMA mask is 28 bits).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include "ioasid_test.h"
+
+#define EDU_ID		0x00
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_CNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_CMD_START	0x1
+#define EDU_CMD_TO_RAM	0x2
+#define EDU_BUF		0x40000
+#define DMA_LEN		2048
+#define PAGE		4096UL
+
+/* BAR0 is reached through the device file, as a VMM's emulation would. */
+struct edu {
+	int fd;
+	unsigned int devid;
+	uint64_t bar0;
+};
+
+static int region_info(int fd, unsigned int index,
+		       struct vfio_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info);
+}
+
+static int bind_device(int fd, int ioasid_fd, unsigned int *devid)
+{
+	struct vfio_device_bind_ioasid_fd bind = {
+		.argsz = sizeof(bind),
+		.ioasid_fd = ioasid_fd,
+	};
+	int rc;
+
+	rc = ioctl(fd, VFIO_DEVICE_BIND_IOASID_FD, &bind);
+	*devid = bind.out_devid;
+	return rc;
+}
+
+/* Bind, turn bus mastering on and find BAR0. */
+static int edu_open(struct edu *e, const char *path, int ioasid_fd)
+{
+	struct vfio_region_info cfg, bar;
+	uint16_t cmd;
+
+	e->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (e->fd < 0)
+		return -1;
+	if (bind_device(e->fd, ioasid_fd, &e->devid) ||
+	    region_info(e->fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
+	    region_info(e->fd, VFIO_PCI_BAR0_REGION_INDEX, &bar))
+		return -1;
+	if (pread(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		return -1;
+	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
+	if (pwrite(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		return -1;
+	e->bar0 = bar.offset;
+	return 0;
+}
+
+static void edu_close(struct edu *e)
+{
+	close(e->fd);
+}
+
+static int edu_attach(struct edu *e, unsigned int ioasid)
+{
+	struct vfio_device_attach_ioasid attach = {
+		.argsz = sizeof(attach),
+		.ioasid = ioasid,
+	};
+
+	return ioctl(e->fd, VFIO_DEVICE_ATTACH_IOASID, &attach);
+}
+
+static int edu_detach(struct edu *e)
+{
+	struct vfio_device_detach_ioasid detach = { .argsz = sizeof(detach) };
+
+	return ioctl(e->fd, VFIO_DEVICE_DETACH_IOASID, &detach);
+}
+
+static void reg_write(struct edu *e, unsigned int reg, uint64_t val)
+{
+	if (pwrite(e->fd, &val, sizeof(val), e->bar0 + reg) != sizeof(val))
+		abort();
+}
+
+static uint32_t reg_read(struct edu *e, unsigned int reg)
+{
+	uint32_t val;
+
+	if (pread(e->fd, &val, sizeof(val), e->bar0 + reg) != sizeof(val))
+		abort();
+	return val;
+}
+
+/* One DMA; false if the engine never finished. */
+static bool edu_dma(struct edu *e, uint64_t src, uint64_t dst, bool to_ram)
+{
+	int ms;
+
+	reg_write(e, EDU_DMA_SRC, src);
+	reg_write(e, EDU_DMA_DST, dst);
+	reg_write(e, EDU_DMA_CNT, DMA_LEN);
+	reg_write(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
+	for (ms = 0; ms < 10000; ms++) {
+		if (!(reg_read(e, EDU_DMA_CMD) & EDU_CMD_START))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static bool ram_to_dev(struct edu *e, uint64_t iova)
+{
+	return edu_dma(e, iova, EDU_BUF, false);
+}
+
+static bool dev_to_ram(struct edu *e, uint64_t iova)
+{
+	return edu_dma(e, EDU_BUF, iova, true);
+}
+
+static int map(int fd, unsigned int ioasid, void *va, uint64_t iova,
+	       uint32_t prot)
+{
+	IOASID_CMD(ioasid_map, cmd);
+
+	cmd.flags = prot | IOASID_MAP_FIXED_IOVA;
+	cmd.ioasid = ioasid;
+	cmd.user_va = (uintptr_t)va;
+	cmd.length = PAGE;
+	cmd.iova = iova;
+	return ioctl(fd, IOASID_MAP, &cmd);
+}
+
+static int unmap(int fd, unsigned int ioasid, uint64_t iova)
+{
+	IOASID_CMD(ioasid_unmap, cmd);
+
+	cmd.ioasid = ioasid;
+	cmd.iova = iova;
+	cmd.length = PAGE;
+	return ioctl(fd, IOASID_UNMAP, &cmd);
+}
+
+static bool all_bytes(const uint8_t *p, uint8_t val)
+{
+	size_t i;
+
+	for (i = 0; i < DMA_LEN; i++)
+		if (p[i] != val)
+			return false;
+	return true;
+}
+
+#define RW (IOASID_MAP_READ | IOASID_MAP_WRITE)
+#define IOVA_SRC 0x100000
+#define IOVA_DST 0x200000
+
+FIXTURE(edu) {
+	int fd;
+	unsigned int ioasid;
+	struct edu dev;
+	uint8_t *src, *dst;
+};
+
+FIXTURE_SETUP(edu)
+{
+	if (access("/dev/vfio/devices/vfio0", F_OK))
+		SKIP(return, "no edu device bound to vfio-pci");
+	self->fd = ioasid_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &self->ioasid));
+	ASSERT_EQ(0, edu_open(&self->dev, "/dev/vfio/devices/vfio0", self->fd));
+	ASSERT_EQ(0x010000ed, reg_read(&self->dev, EDU_ID));
+	self->src = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->dst = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->src);
+	ASSERT_NE(MAP_FAILED, self->dst);
+	memset(self->src, 0x5a, PAGE);
+	memset(self->dst, 0xaa, PAGE);
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->src, IOVA_SRC, RW));
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	edu_close(&self->dev);
+	close(self->fd);
+}
+
+/* Fill the device's buffer with the source page's 0x5a. */
+static bool load_device(struct edu *dev)
+{
+	return ram_to_dev(dev, IOVA_SRC);
+}
+
+TEST_F(edu, round_trip)
+{
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x5a));
+	/* Only the count was written. */
+	ASSERT_EQ(0xaa, self->dst[DMA_LEN]);
+}
+
+TEST_F(edu, no_dma_before_attach)
+{
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0xaa));
+}
+
+TEST_F(edu, unmapped_iova_blocked)
+{
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, 0x900000));
+	/* The engine ran; the write was refused, the mapped page untouched. */
+	ASSERT_TRUE(all_bytes(self->src, 0x5a));
+}
+
+TEST_F(edu, blocked_after_unmap)
+{
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA_DST));
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0xaa));
+}
+
+TEST_F(edu, blocked_after_detach)
+{
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_EQ(0, edu_detach(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0xaa));
+	/* Attached again, the same DMA lands. */
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x5a));
+}
+
+TEST_F(edu, read_only_mapping)
+{
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST,
+			 IOASID_MAP_READ));
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0xaa));
+	/* Reading it is allowed: its 0xaa reaches the device, then RAM. */
+	ASSERT_TRUE(ram_to_dev(&self->dev, IOVA_DST));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_SRC));
+	ASSERT_TRUE(all_bytes(self->src, 0xaa));
+}
+
+TEST_F(edu, busy_ioasid_and_errors)
+{
+	struct vfio_device_attach_ioasid bad = {
+		.argsz = sizeof(bad),
+		.ioasid = self->ioasid,
+	};
+	unsigned int devid;
+
+	ASSERT_ERRNO(ENOENT, edu_attach(&self->dev, self->ioasid + 100));
+	bad.flags = 1;
+	ASSERT_ERRNO(EINVAL, ioctl(self->dev.fd, VFIO_DEVICE_ATTACH_IOASID, &bad));
+	bad.flags = 0;
+	bad.__reserved = 1;
+	ASSERT_ERRNO(EINVAL, ioctl(self->dev.fd, VFIO_DEVICE_ATTACH_IOASID, &bad));
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_ERRNO(EBUSY, edu_attach(&self->dev, self->ioasid));
+	ASSERT_ERRNO(EBUSY, ioasid_destroy(self->fd, self->ioasid));
+	/* The device is bound already. */
+	ASSERT_ERRNO(EINVAL, bind_device(self->dev.fd, self->fd, &devid));
+	/* Its id in the context cannot be destroyed from user space. */
+	ASSERT_ERRNO(EBUSY, ioasid_destroy(self->fd, self->dev.devid));
+	ASSERT_EQ(0, edu_detach(&self->dev));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioasid));
+}
+
+TEST(bind_errors)
+{
+	unsigned int devid;
+	int fd, ioasid_fd;
+
+	if (access("/dev/vfio/devices/vfio0", F_OK))
+		SKIP(return, "no edu device bound to vfio-pci");
+	fd = open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_ERRNO(EBADF, bind_device(fd, -1, &devid));
+	/* Another kind of file is not an ioasid context. */
+	ASSERT_ERRNO(EBADFD, bind_device(fd, fd, &devid));
+	/* Nothing but binding works before binding. */
+	ASSERT_ERRNO(EINVAL, edu_detach(&(struct edu){ .fd = fd }));
+	ioasid_fd = ioasid_open();
+	ASSERT_LE(0, ioasid_fd);
+	ASSERT_EQ(0, bind_device(fd, ioasid_fd, &devid));
+	/* The device file holds the context: closing ours first is fine. */
+	close(ioasid_fd);
+	close(fd);
+}
+
+/* Two devices, two IOASIDs: each DMA lands in its own address space. */
+TEST_F(edu, two_devices_isolated)
+{
+	uint8_t *src2, *dst2;
+	unsigned int other;
+	struct edu dev2;
+
+	if (access("/dev/vfio/devices/vfio1", F_OK))
+		SKIP(return, "no second edu device");
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &other));
+	ASSERT_EQ(0, edu_open(&dev2, "/dev/vfio/devices/vfio1", self->fd));
+	src2 = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, src2);
+	dst2 = src2 + PAGE;
+	memset(src2, 0x33, PAGE);
+	memset(dst2, 0xaa, PAGE);
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_EQ(0, map(self->fd, other, src2, IOVA_SRC + PAGE, RW));
+	ASSERT_EQ(0, map(self->fd, other, dst2, IOVA_DST, RW));
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(0, edu_attach(&dev2, other));
+
+	/* Same IOVA, different memory. */
+	ASSERT_TRUE(ram_to_dev(&dev2, IOVA_SRC + PAGE));
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&dev2, IOVA_DST));
+	ASSERT_TRUE(all_bytes(dst2, 0x33));
+	ASSERT_TRUE(all_bytes(self->dst, 0xaa));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x5a));
+	ASSERT_TRUE(all_bytes(dst2, 0x33));
+
+	/*
+	 * dev2 cannot read the first IOASID's source page: the read faults
+	 * (edu then holds whatever the failed read gave it), and its 0x5a
+	 * never reaches dev2's memory.
+	 */
+	ASSERT_TRUE(ram_to_dev(&dev2, IOVA_SRC));
+	ASSERT_TRUE(dev_to_ram(&dev2, IOVA_DST));
+	ASSERT_FALSE(all_bytes(dst2, 0x5a));
+	edu_close(&dev2);
+	munmap(src2, 2 * PAGE);
+}
+
+/* Closing the ioasid file while a device is attached and DMA-capable. */
+TEST(close_ioasid_fd_first)
+{
+	unsigned int ioasid;
+	struct edu dev;
+	uint8_t *buf;
+	int fd;
+
+	if (access("/dev/vfio/devices/vfio0", F_OK))
+		SKIP(return, "no edu device bound to vfio-pci");
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioasid_alloc(fd, &ioasid));
+	ASSERT_EQ(0, edu_open(&dev, "/dev/vfio/devices/vfio0", fd));
+	buf = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0x77, PAGE);
+	memset(buf + PAGE, 0xaa, PAGE);
+	ASSERT_EQ(0, map(fd, ioasid, buf, IOVA_SRC, RW));
+	ASSERT_EQ(0, map(fd, ioasid, buf + PAGE, IOVA_DST, RW));
+	ASSERT_EQ(0, edu_attach(&dev, ioasid));
+	ASSERT_EQ(0, close(fd));
+	/* The device file still holds the context: DMA still works. */
+	ASSERT_TRUE(ram_to_dev(&dev, IOVA_SRC));
+	ASSERT_TRUE(dev_to_ram(&dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(buf + PAGE, 0x77));
+	edu_close(&dev);
+	munmap(buf, 2 * PAGE);
+}
+
+TEST_HARNESS_MAIN
