@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <linux/ioasid.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
 
 static int step_no;
 
@@ -124,6 +126,130 @@ static void map_guest_ram(int fd, unsigned int ioasid)
 	munmap(ram, len);
 }
 
+/* QEMU's edu device: BAR0 registers of its DMA engine. */
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_CNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_BUF		0x40000
+
+static void bar_write(int dev, __u64 bar0, unsigned int reg, __u64 val)
+{
+	if (pwrite(dev, &val, sizeof(val), bar0 + reg) != sizeof(val))
+		die("BAR0 write");
+}
+
+/* Run one edu DMA and wait for the engine to finish. */
+static void edu_dma(int dev, __u64 bar0, __u64 src, __u64 dst, int to_ram)
+{
+	__u32 cmd = 1;
+	int ms;
+
+	bar_write(dev, bar0, EDU_DMA_SRC, src);
+	bar_write(dev, bar0, EDU_DMA_DST, dst);
+	bar_write(dev, bar0, EDU_DMA_CNT, 2048);
+	bar_write(dev, bar0, EDU_DMA_CMD, 1 | (to_ram ? 2 : 0));
+	for (ms = 0; ms < 10000 && (cmd & 1); ms++) {
+		usleep(1000);
+		if (pread(dev, &cmd, sizeof(cmd), bar0 + EDU_DMA_CMD) != sizeof(cmd))
+			die("BAR0 read");
+	}
+}
+
+static __u64 region_offset(int dev, unsigned int index)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = index };
+
+	if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &info))
+		die("VFIO_DEVICE_GET_REGION_INFO");
+	return info.offset;
+}
+
+/* A real device doing DMA through the IOASID. */
+static void device_dma(int fd, unsigned int ioasid)
+{
+	struct vfio_device_bind_ioasid_fd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_ioasid attach = { .argsz = sizeof(attach) };
+	struct ioasid_unmap unmap = { .size = sizeof(unmap) };
+	struct ioasid_map map = { .size = sizeof(map) };
+	const char *path = "/dev/vfio/devices/vfio0";
+	__u64 bar0, cfg;
+	__u16 command;
+	char *buf;
+	int dev;
+
+	dev = open(path, O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		printf("\n(no VFIO device at %s: skipping the DMA part)\n", path);
+		return;
+	}
+	step("Bind the guest's device, QEMU's edu DMA device behind an emulated\n"
+	     "    VT-d, to this context (VFIO_DEVICE_BIND_IOASID_FD on its VFIO\n"
+	     "    cdev). Its DMA is blocked until it is attached.");
+	bind.ioasid_fd = fd;
+	if (call(dev, VFIO_DEVICE_BIND_IOASID_FD, "VFIO_DEVICE_BIND_IOASID_FD", &bind))
+		die("VFIO_DEVICE_BIND_IOASID_FD");
+	say("device id in the context = %u", bind.out_devid);
+
+	step("Attach it to the IOASID (VFIO_DEVICE_ATTACH_IOASID): the kernel\n"
+	     "    gives the IOASID an IOMMU domain of the device's VT-d unit.");
+	attach.ioasid = ioasid;
+	if (call(dev, VFIO_DEVICE_ATTACH_IOASID, "VFIO_DEVICE_ATTACH_IOASID", &attach))
+		die("VFIO_DEVICE_ATTACH_IOASID");
+
+	buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap");
+	strcpy(buf, "hello from guest memory, through /dev/ioasid");
+	step("Map two pages, each its own mapping: the first, holding a message,\n"
+	     "    at IOVA 0x100000; the second, empty, at IOVA 0x101000.");
+	map.ioasid = ioasid;
+	map.flags = IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA;
+	map.user_va = (uintptr_t)buf;
+	map.length = 4096;
+	map.iova = 0x100000;
+	if (call(fd, IOASID_MAP, "IOASID_MAP(page 1, iova 0x100000)", &map))
+		die("IOASID_MAP");
+	map.user_va = (uintptr_t)buf + 4096;
+	map.iova = 0x101000;
+	if (call(fd, IOASID_MAP, "IOASID_MAP(page 2, iova 0x101000)", &map))
+		die("IOASID_MAP");
+
+	cfg = region_offset(dev, VFIO_PCI_CONFIG_REGION_INDEX);
+	bar0 = region_offset(dev, VFIO_PCI_BAR0_REGION_INDEX);
+	if (pread(dev, &command, 2, cfg + PCI_COMMAND) != 2)
+		die("config read");
+	command |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
+	if (pwrite(dev, &command, 2, cfg + PCI_COMMAND) != 2)
+		die("config write");
+
+	step("Program the device: DMA the first page into the device (IOVA\n"
+	     "    0x100000), then back out to the second page (IOVA 0x101000).");
+	edu_dma(dev, bar0, 0x100000, EDU_BUF, 0);
+	edu_dma(dev, bar0, EDU_BUF, 0x101000, 1);
+	say("second page now reads: \"%s\"", buf + 4096);
+	if (strcmp(buf, buf + 4096))
+		die("the DMA round trip");
+
+	step("Unmap the second page and DMA to it again: the IOMMU blocks the\n"
+	     "    write (the kernel logs a DMAR fault) and the page is untouched.");
+	memset(buf + 4096, 0, 4096);
+	unmap.ioasid = ioasid;
+	unmap.iova = 0x101000;
+	unmap.length = 4096;
+	if (call(fd, IOASID_UNMAP, "IOASID_UNMAP(iova 0x101000)", &unmap))
+		die("IOASID_UNMAP");
+	edu_dma(dev, bar0, EDU_BUF, 0x101000, 1);
+	say("second page now reads: \"%s\" (%s)", buf + 4096,
+	    buf[4096] ? "written!" : "empty, as it should be");
+	if (buf[4096])
+		die("blocking DMA to an unmapped IOVA");
+	close(dev);
+	printf("    (closing the device file detached and unbound it)\n");
+	munmap(buf, 8192);
+}
+
 int main(void)
 {
 	struct ioasid_destroy destroy = { .size = sizeof(destroy) };
@@ -163,6 +289,7 @@ int main(void)
 
 	show_ranges(fd, gpa_space);
 	map_guest_ram(fd, gpa_space);
+	device_dma(fd, gpa_space);
 
 	step("Destroy the IOASID. An IOASID in use by a device would refuse with\n"
 	     "    EBUSY; this one is idle, so it goes, and its id is free again.");
