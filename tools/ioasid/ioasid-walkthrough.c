@@ -201,7 +201,7 @@ static void device_dma(int fd, unsigned int ioasid)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
 		die("mmap");
-	strcpy(buf, "hello from guest memory, through /dev/ioasid");
+	snprintf(buf, 4096, "hello from guest memory, through /dev/ioasid");
 	step("Map two pages, each its own mapping: the first, holding a message,\n"
 	     "    at IOVA 0x100000; the second, empty, at IOVA 0x101000.");
 	map.ioasid = ioasid;
