@@ -127,13 +127,17 @@ int vfio_df_ioctl_attach_ioasid(struct vfio_device_file *df,
 	minsz = offsetofend(struct vfio_device_attach_ioasid, __reserved);
 	if (copy_from_user(&attach, arg, minsz))
 		return -EFAULT;
-	if (attach.argsz < minsz || attach.flags || attach.__reserved)
+	if (attach.argsz < minsz || attach.__reserved ||
+	    attach.flags & ~VFIO_DEVICE_ATTACH_IOASID_REPLACE)
 		return -EINVAL;
 	if (!df->ioasid_dev)
 		return -EINVAL;
 
 	mutex_lock(&df->device->dev_set->lock);
-	ret = ioasid_device_attach(df->ioasid_dev, attach.ioasid);
+	if (attach.flags & VFIO_DEVICE_ATTACH_IOASID_REPLACE)
+		ret = ioasid_device_replace(df->ioasid_dev, attach.ioasid);
+	else
+		ret = ioasid_device_attach(df->ioasid_dev, attach.ioasid);
 	mutex_unlock(&df->device->dev_set->lock);
 	return ret;
 }

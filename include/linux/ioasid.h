@@ -21,6 +21,7 @@ struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 					 struct device *dev, u32 *id);
 void ioasid_device_unbind(struct ioasid_device *idev);
 int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid);
+int ioasid_device_replace(struct ioasid_device *idev, u32 ioasid);
 void ioasid_device_detach(struct ioasid_device *idev);
 
 #endif /* __LINUX_IOASID_H */

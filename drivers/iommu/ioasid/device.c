@@ -13,6 +13,8 @@
 
 #include "ioasid_private.h"
 
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
+
 /**
  * ioasid_device_bind - bind a device to a context
  * @ctx: The context
@@ -39,7 +41,8 @@ struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 	 * Without interrupt isolation the device could raise any MSI, and so
 	 * write to memory no IOASID maps.
 	 */
-	if (!iommu_group_has_isolated_msi(group)) {
+	if (!iommu_group_has_isolated_msi(group) &&
+	    !ioasid_test_is_mock_dev(dev)) {
 		rc = -EPERM;
 		goto err_put_group;
 	}
@@ -102,6 +105,55 @@ int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid)
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
+
+/**
+ * ioasid_device_replace - move an attached device to another IOASID
+ * @idev: The binding, attached to an IOASID
+ * @ioasid: An IOASID of the same context
+ *
+ * The device's DMA goes from the old IOASID's translations to the new
+ * one's directly: there is no window in which it is blocked, or reaches
+ * the default domain.
+ *
+ * Return: 0, -EINVAL if the device is not attached, or as for
+ * ioasid_device_attach(); on error the device stays where it was.
+ */
+int ioasid_device_replace(struct ioasid_device *idev, u32 ioasid)
+{
+	struct ioasid_space *space, *old_space;
+	struct ioasid_domain *old_domain;
+	struct ioasid_object *obj;
+	int rc;
+
+	obj = ioasid_object_get(idev->ctx, ioasid, IOASID_OBJ_SPACE);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	space = container_of(obj, struct ioasid_space, obj);
+
+	mutex_lock(&idev->lock);
+	old_space = idev->space;
+	old_domain = idev->domain;
+	if (!old_space)
+		rc = -EINVAL;
+	else if (old_space == space)
+		rc = -EALREADY;
+	else
+		rc = ioasid_space_attach(space, idev);
+	if (!rc) {
+		ioasid_space_release(old_space, idev, old_domain);
+		idev->space = space;	/* keeps the reference */
+	}
+	mutex_unlock(&idev->lock);
+	if (rc == -EALREADY) {
+		/* Already there: only the lookup's reference goes. */
+		ioasid_object_put(obj);
+		return 0;
+	}
+	/* On success the old IOASID's reference goes, else the new one's. */
+	ioasid_object_put(rc ? obj : &old_space->obj);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_device_replace, IOASID);
 
 /**
  * ioasid_device_detach - detach a device from its IOASID

@@ -11,6 +11,8 @@
 #include <linux/iommu.h>
 #include <linux/slab.h>
 
+#include "../iommu-priv.h"
+
 #include "ioasid_private.h"
 
 /**
@@ -269,6 +271,19 @@ err_free:
 }
 
 /*
+ * Point the device's group at @domain.  A group attached elsewhere is
+ * switched over directly, so that its DMA is never blocked nor sent to
+ * the default domain in between.
+ */
+static int ioasid_group_set_domain(struct ioasid_device *idev,
+				   struct iommu_domain *domain)
+{
+	if (idev->domain)
+		return iommu_group_replace_domain(idev->group, domain);
+	return iommu_attach_group(domain, idev->group);
+}
+
+/*
  * Attach to an existing domain of @space.  -ENODEV when none accepts the
  * device: a driver answers -EINVAL (or -EMEDIUMTYPE) for a domain its
  * IOMMU cannot use, which only means "try another".
@@ -280,7 +295,7 @@ static int ioasid_space_attach_existing(struct ioasid_space *space,
 	int rc;
 
 	list_for_each_entry(d, &space->domains, link) {
-		rc = iommu_attach_group(d->domain, idev->group);
+		rc = ioasid_group_set_domain(idev, d->domain);
 		if (!rc) {
 			d->users++;
 			idev->domain = d;
@@ -295,7 +310,10 @@ static int ioasid_space_attach_existing(struct ioasid_space *space,
 /**
  * ioasid_space_attach - make a bound device's DMA go through @space
  * @space: The IOASID
- * @idev: A device bound to the same context, attached nowhere
+ * @idev: A device bound to the same context.  If it is attached to
+ *        another IOASID, it is moved over without a window in which its
+ *        DMA is blocked; the caller then releases the old IOASID with
+ *        ioasid_space_release().
  *
  * Return: 0, or an error with nothing changed: -EADDRINUSE when the
  * device's reserved regions or its IOMMU's aperture collide with a
@@ -319,7 +337,7 @@ int ioasid_space_attach(struct ioasid_space *space, struct ioasid_device *idev)
 		rc = PTR_ERR(d);
 		goto out_check;
 	}
-	rc = iommu_attach_group(d->domain, idev->group);
+	rc = ioasid_group_set_domain(idev, d->domain);
 	if (rc) {
 		ioasid_domain_free(space, d);
 		goto out_check;
@@ -336,25 +354,38 @@ out_unlock:
 }
 
 /**
+ * ioasid_space_release - forget a device that no longer uses @space
+ * @space: The IOASID the device was attached to
+ * @idev: The device, whose group no longer uses @d
+ * @d: The domain of @space it was attached through
+ *
+ * The last device of a domain frees it.
+ */
+void ioasid_space_release(struct ioasid_space *space,
+			  struct ioasid_device *idev, struct ioasid_domain *d)
+{
+	down_write(&space->lock);
+	ioasid_space_unreserve(space, idev);
+	if (!--d->users) {
+		list_del(&d->link);
+		ioasid_domain_free(space, d);
+	}
+	up_write(&space->lock);
+}
+
+/**
  * ioasid_space_detach - block a device's DMA and leave @space
  * @space: The IOASID @idev is attached to
  * @idev: The device
  *
- * The device's group returns to blocking all DMA.  The last device of a
- * domain frees it.
+ * The device's group returns to blocking all DMA.
  */
 void ioasid_space_detach(struct ioasid_space *space,
 			 struct ioasid_device *idev)
 {
 	struct ioasid_domain *d = idev->domain;
 
-	down_write(&space->lock);
 	iommu_detach_group(d->domain, idev->group);
-	ioasid_space_unreserve(space, idev);
 	idev->domain = NULL;
-	if (!--d->users) {
-		list_del(&d->link);
-		ioasid_domain_free(space, d);
-	}
-	up_write(&space->lock);
+	ioasid_space_release(space, idev, d);
 }

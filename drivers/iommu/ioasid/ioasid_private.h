@@ -15,6 +15,8 @@
 #include <linux/types.h>
 #include <linux/xarray.h>
 
+struct device;
+
 /**
  * struct ioasid_ctx - the state behind one open /dev/ioasid file
  * @objects: Every object of the context by id.  Ids are reserved with
@@ -210,6 +212,8 @@ struct ioasid_device {
 int ioasid_space_attach(struct ioasid_space *space, struct ioasid_device *idev);
 void ioasid_space_detach(struct ioasid_space *space,
 			 struct ioasid_device *idev);
+void ioasid_space_release(struct ioasid_space *space,
+			  struct ioasid_device *idev, struct ioasid_domain *d);
 unsigned long ioasid_space_iova_alignment(struct ioasid_space *space);
 int ioasid_space_map_domains(struct ioasid_space *space,
 			     struct ioasid_mapping *m);
@@ -229,6 +233,7 @@ void ioasid_test_mock_destroy(struct ioasid_object *obj);
 bool ioasid_should_fail(void);
 int ioasid_test_init(void);
 void ioasid_test_exit(void);
+bool ioasid_test_is_mock_dev(struct device *dev);
 #else
 static inline bool ioasid_should_fail(void)
 {
@@ -238,6 +243,11 @@ static inline bool ioasid_should_fail(void)
 static inline int ioasid_test_init(void)
 {
 	return 0;
+}
+
+static inline bool ioasid_test_is_mock_dev(struct device *dev)
+{
+	return false;
 }
 
 static inline void ioasid_test_exit(void)

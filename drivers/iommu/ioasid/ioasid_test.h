@@ -26,6 +26,7 @@
  *                              removes the device.
  * @IOASID_TEST_OP_ATTACH: Attach a bound device to an IOASID
  * @IOASID_TEST_OP_DETACH: Detach a bound device
+ * @IOASID_TEST_OP_REPLACE: Move an attached device to another IOASID
  * @IOASID_TEST_OP_MOCK_PTE: Read the IOPTE that translates an IOVA in the
  *                           mock domain a device is attached through
  * @IOASID_TEST_OP_MOCK_DOMAIN: Report on that mock domain
@@ -38,6 +39,7 @@ enum ioasid_test_op {
 	IOASID_TEST_OP_DETACH,
 	IOASID_TEST_OP_MOCK_PTE,
 	IOASID_TEST_OP_MOCK_DOMAIN,
+	IOASID_TEST_OP_REPLACE,
 };
 
 /**
@@ -69,9 +71,9 @@ enum ioasid_mock_flags {
  * @mock_device.resv_length: In: its length, 0 for none
  * @mock_device.out_mock_id: Out: the mock object, owning the device
  * @mock_device.out_dev_id: Out: the bound device
- * @attach: For IOASID_TEST_OP_ATTACH and IOASID_TEST_OP_DETACH
+ * @attach: For IOASID_TEST_OP_ATTACH, _DETACH and _REPLACE
  * @attach.dev_id: In: a bound device
- * @attach.ioasid: In: the IOASID to attach to (attach only)
+ * @attach.ioasid: In: the IOASID to attach to (not for detach)
  * @mock_pte: For IOASID_TEST_OP_MOCK_PTE
  * @mock_pte.dev_id: In: an attached mock device
  * @mock_pte.__reserved: Must be 0

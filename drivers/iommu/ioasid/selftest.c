@@ -16,6 +16,7 @@
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/fault-inject.h>
+#include <linux/ioasid.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/property.h>
@@ -24,6 +25,7 @@
 #include <linux/slab.h>
 
 #include "../iommu-priv.h"
+
 #include "ioasid_private.h"
 #include "ioasid_test.h"
 
@@ -331,6 +333,12 @@ static void mock_dev_release(struct device *dev)
 	kfree(mdev);
 }
 
+/* Mock devices raise no interrupts: their MSIs need no isolation. */
+bool ioasid_test_is_mock_dev(struct device *dev)
+{
+	return dev->release == mock_dev_release;
+}
+
 static struct iommu_device *mock_probe_device(struct device *dev)
 {
 	if (dev->release != mock_dev_release)
@@ -482,7 +490,8 @@ static struct ioasid_device *ioasid_test_get_device(struct ioasid_ucmd *ucmd,
 	return container_of(obj, struct ioasid_device, obj);
 }
 
-static int ioasid_test_attach(struct ioasid_ucmd *ucmd, bool attach)
+/* What a VFIO driver would do for attach, detach and replace. */
+static int ioasid_test_attach(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_test *cmd = ucmd->cmd;
 	struct ioasid_device *idev;
@@ -491,8 +500,10 @@ static int ioasid_test_attach(struct ioasid_ucmd *ucmd, bool attach)
 	idev = ioasid_test_get_device(ucmd, cmd->attach.dev_id);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
-	if (attach)
+	if (cmd->op == IOASID_TEST_OP_ATTACH)
 		rc = ioasid_device_attach(idev, cmd->attach.ioasid);
+	else if (cmd->op == IOASID_TEST_OP_REPLACE)
+		rc = ioasid_device_replace(idev, cmd->attach.ioasid);
 	else
 		ioasid_device_detach(idev);
 	ioasid_object_put(&idev->obj);
@@ -597,9 +608,9 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 	case IOASID_TEST_OP_MOCK_DEVICE:
 		return ioasid_test_mock_device(ucmd);
 	case IOASID_TEST_OP_ATTACH:
-		return ioasid_test_attach(ucmd, true);
 	case IOASID_TEST_OP_DETACH:
-		return ioasid_test_attach(ucmd, false);
+	case IOASID_TEST_OP_REPLACE:
+		return ioasid_test_attach(ucmd);
 	case IOASID_TEST_OP_MOCK_PTE:
 		return ioasid_test_on_domain(ucmd, cmd->mock_pte.dev_id,
 					     mock_read_pte);

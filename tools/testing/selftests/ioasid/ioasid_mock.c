@@ -328,6 +328,55 @@ TEST_F(mock, auto_iova_avoids_reserved)
 	ASSERT_LE(SZ_1G, map.iova);
 }
 
+/* Replace moves the device's translations to the other IOASID's. */
+TEST_F(mock, replace)
+{
+	struct ioasid_test pte, info;
+	unsigned int other, domain;
+	char *other_buf;
+
+	other_buf = self->buf + 32 * SZ_4K;
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &other));
+	ASSERT_EQ(0, map_at(self->fd, self->ioasid, self->buf, SZ_4K, 0x100000));
+	ASSERT_EQ(0, map_at(self->fd, other, other_buf, SZ_4K, 0x100000));
+	ASSERT_ERRNO(EINVAL, replace(self->fd, &self->dev, other));
+	ASSERT_EQ(0, attach(self->fd, &self->dev, self->ioasid));
+	domain = domain_info(self->fd, &self->dev).mock_domain.out_domain;
+	/* Replacing with the same IOASID changes nothing. */
+	ASSERT_EQ(0, replace(self->fd, &self->dev, self->ioasid));
+	ASSERT_EQ(domain, domain_info(self->fd, &self->dev).mock_domain.out_domain);
+	ASSERT_ERRNO(ENOENT, replace(self->fd, &self->dev, other + 100));
+
+	ASSERT_EQ(0, replace(self->fd, &self->dev, other));
+	info = domain_info(self->fd, &self->dev);
+	ASSERT_NE(domain, info.mock_domain.out_domain);
+	ASSERT_EQ(1, info.mock_domain.out_ptes);
+	ASSERT_EQ(0, read_pte(self->fd, &self->dev, 0x100000, &pte));
+	ASSERT_EQ(page_phys(self->fd, other_buf, NULL), pte.mock_pte.out_phys);
+	/* The old IOASID is free again; the new one is in use. */
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioasid));
+	ASSERT_ERRNO(EBUSY, ioasid_destroy(self->fd, other));
+}
+
+/* A failed replace leaves the device where it was. */
+TEST_F(mock, replace_conflict_keeps_device)
+{
+	struct mock_cfg narrow = default_cfg;
+	struct mock_dev dev;
+	unsigned int other;
+
+	narrow.aperture_last = SZ_1G - 1;
+	ASSERT_EQ(0, mock_add(self->fd, &narrow, &dev));
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &other));
+	ASSERT_EQ(0, map_at(self->fd, other, self->buf, SZ_4K, SZ_1G));
+	ASSERT_EQ(0, map_at(self->fd, self->ioasid, self->buf, SZ_4K, 0x100000));
+	ASSERT_EQ(0, attach(self->fd, &dev, self->ioasid));
+	ASSERT_ERRNO(EADDRINUSE, replace(self->fd, &dev, other));
+	ASSERT_TRUE(ptes_match(self->fd, &dev, self->buf, 0x100000, 1));
+	ASSERT_ERRNO(EBUSY, ioasid_destroy(self->fd, self->ioasid));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
+}
+
 /* Closing the context with devices attached and memory mapped. */
 TEST(close_with_attached_devices)
 {

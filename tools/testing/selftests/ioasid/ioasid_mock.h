@@ -66,6 +66,16 @@ static inline int attach(int fd, const struct mock_dev *md, unsigned int ioasid)
 	return test_op(fd, &cmd, IOASID_TEST_OP_ATTACH);
 }
 
+static inline int replace(int fd, const struct mock_dev *md,
+			  unsigned int ioasid)
+{
+	struct ioasid_test cmd = {};
+
+	cmd.attach.dev_id = md->dev_id;
+	cmd.attach.ioasid = ioasid;
+	return test_op(fd, &cmd, IOASID_TEST_OP_REPLACE);
+}
+
 static inline int detach(int fd, const struct mock_dev *md)
 {
 	struct ioasid_test cmd = {};

@@ -333,6 +333,37 @@ TEST(bind_errors)
 	close(fd);
 }
 
+/* After replace, the same IOVA reaches the new IOASID's memory. */
+TEST_F(edu, replace)
+{
+	struct vfio_device_attach_ioasid attach = {
+		.argsz = sizeof(attach),
+		.flags = VFIO_DEVICE_ATTACH_IOASID_REPLACE,
+	};
+	unsigned int other;
+	uint8_t *dst2;
+
+	dst2 = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, dst2);
+	memset(dst2, 0xaa, PAGE);
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &other));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_EQ(0, map(self->fd, other, dst2, IOVA_DST, RW));
+	attach.ioasid = other;
+	ASSERT_ERRNO(EINVAL, ioctl(self->dev.fd, VFIO_DEVICE_ATTACH_IOASID, &attach));
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_TRUE(load_device(&self->dev));
+
+	ASSERT_EQ(0, ioctl(self->dev.fd, VFIO_DEVICE_ATTACH_IOASID, &attach));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(dst2, 0x5a));
+	ASSERT_TRUE(all_bytes(self->dst, 0xaa));
+	/* The first IOASID is no longer in use. */
+	ASSERT_EQ(0, ioasid_destroy(self->fd, self->ioasid));
+	munmap(dst2, PAGE);
+}
+
 /* Two devices, two IOASIDs: each DMA lands in its own address space. */
 TEST_F(edu, two_devices_isolated)
 {
