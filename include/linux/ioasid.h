@@ -9,6 +9,7 @@
 
 #include <uapi/linux/ioasid.h>
 
+#include <linux/list.h>
 #include <linux/types.h>
 
 struct device;
@@ -23,5 +24,25 @@ void ioasid_device_unbind(struct ioasid_device *idev);
 int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid);
 int ioasid_device_replace(struct ioasid_device *idev, u32 ioasid);
 void ioasid_device_detach(struct ioasid_device *idev);
+
+/**
+ * struct ioasid_kvm_hook - how a context tells KVM about no-snoop DMA
+ * @set_noncoherent: Called with true when the first domain of the
+ *                   context that lets no-snoop DMA through appears, and
+ *                   with false when the last one goes, including at
+ *                   registration and unregistration.  Calls alternate,
+ *                   starting with true, and are never made concurrently.
+ *                   The callee must not call back into the context.
+ * @link: In the context's list of hooks; private to /dev/ioasid
+ *
+ * Embedded by KVM in its own state, one per context it follows.
+ */
+struct ioasid_kvm_hook {
+	void (*set_noncoherent)(struct ioasid_kvm_hook *hook, bool noncoherent);
+	struct list_head link;
+};
+
+int ioasid_kvm_register(struct file *file, struct ioasid_kvm_hook *hook);
+void ioasid_kvm_unregister(struct file *file, struct ioasid_kvm_hook *hook);
 
 #endif /* __LINUX_IOASID_H */

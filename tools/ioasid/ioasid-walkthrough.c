@@ -170,6 +170,7 @@ static void device_dma(int fd, unsigned int ioasid)
 {
 	struct vfio_device_bind_ioasid_fd bind = { .argsz = sizeof(bind) };
 	struct vfio_device_attach_ioasid attach = { .argsz = sizeof(attach) };
+	struct ioasid_coherency coherency = { .size = sizeof(coherency) };
 	struct ioasid_unmap unmap = { .size = sizeof(unmap) };
 	struct ioasid_map map = { .size = sizeof(map) };
 	const char *path = "/dev/vfio/devices/vfio0";
@@ -196,6 +197,18 @@ static void device_dma(int fd, unsigned int ioasid)
 	attach.ioasid = ioasid;
 	if (call(dev, VFIO_DEVICE_ATTACH_IOASID, "VFIO_DEVICE_ATTACH_IOASID", &attach))
 		die("VFIO_DEVICE_ATTACH_IOASID");
+
+	step("Ask whether the device's DMA can bypass the CPU caches\n"
+	     "    (IOASID_COHERENCY). Where the IOMMU can, its domain blocks no-snoop\n"
+	     "    DMA; a KVM VM given this file (KVM_DEV_VFIO_FILE_ADD) then need\n"
+	     "    not emulate the guest's WBINVD.");
+	coherency.ioasid = ioasid;
+	if (call(fd, IOASID_COHERENCY, "IOASID_COHERENCY", &coherency))
+		die("IOASID_COHERENCY");
+	say("%u domain(s), %u letting no-snoop DMA through: %s",
+	    coherency.out_domains, coherency.out_noncoherent_domains,
+	    coherency.out_noncoherent_domains ?
+	    "KVM must emulate WBINVD" : "WBINVD can stay a no-op");
 
 	buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

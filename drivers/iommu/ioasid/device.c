@@ -23,8 +23,9 @@ MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
  *
  * Return: the binding, to be ended with ioasid_device_unbind(), or an
  * ERR_PTR: -ENODEV if no IOMMU translates the device, -EPERM if the
- * platform cannot isolate its MSIs, -EBUSY if its group is owned by a
- * kernel driver or another context.
+ * platform cannot isolate its MSIs, -EBUSY if its IOMMU group is used by
+ * a kernel driver or another context (which of the group's devices, see
+ * /sys/bus/.../DEVICE/iommu_group/devices/).
  */
 struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 					 struct device *dev, u32 *id)
@@ -32,6 +33,7 @@ struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 	struct ioasid_device *idev;
 	struct ioasid_object *obj;
 	struct iommu_group *group;
+	struct ioasid_group *ig;
 	int rc;
 
 	group = iommu_group_get(dev);
@@ -43,36 +45,84 @@ struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 	 */
 	if (!iommu_group_has_isolated_msi(group) &&
 	    !ioasid_test_is_mock_dev(dev)) {
-		rc = -EPERM;
-		goto err_put_group;
+		iommu_group_put(group);
+		return ERR_PTR(-EPERM);
 	}
 	rc = iommu_device_claim_dma_owner(dev, ctx);
-	if (rc)
-		goto err_put_group;
+	if (rc) {
+		iommu_group_put(group);
+		/*
+		 * The core says EPERM for a group owned by another context and
+		 * EBUSY for one a kernel driver uses: both mean "in use".
+		 */
+		return ERR_PTR(rc == -EPERM ? -EBUSY : rc);
+	}
 
+	/* The context's view of the group holds its own reference. */
+	ig = ioasid_group_get(ctx, group);
+	iommu_group_put(group);
+	if (IS_ERR(ig)) {
+		rc = PTR_ERR(ig);
+		goto err_release;
+	}
 	obj = ioasid_object_alloc(ctx, sizeof(*idev), IOASID_OBJ_DEVICE);
 	if (IS_ERR(obj)) {
 		rc = PTR_ERR(obj);
-		goto err_release;
+		goto err_put_group;
 	}
 	idev = container_of(obj, struct ioasid_device, obj);
 	idev->ctx = ctx;
 	idev->dev = get_device(dev);
-	idev->group = group;
-	mutex_init(&idev->lock);
+	idev->igroup = ig;
 	/* The binder's reference, dropped by unbind. */
 	refcount_inc(&obj->users);
 	ioasid_object_publish(ctx, obj);
 	*id = obj->id;
 	return idev;
 
+err_put_group:
+	ioasid_group_put(ig);
 err_release:
 	iommu_device_release_dma_owner(dev);
-err_put_group:
-	iommu_group_put(group);
 	return ERR_PTR(rc);
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_bind, IOASID);
+
+static struct ioasid_space *ioasid_device_get_space(struct ioasid_device *idev,
+						    u32 ioasid)
+{
+	struct ioasid_object *obj;
+
+	obj = ioasid_object_get(idev->ctx, ioasid, IOASID_OBJ_SPACE);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct ioasid_space, obj);
+}
+
+/* Attach @idev, whose group is either unattached or on @space already. */
+static int ioasid_group_attach(struct ioasid_group *ig,
+			       struct ioasid_device *idev,
+			       struct ioasid_space *space)
+{
+	int rc;
+
+	lockdep_assert_held(&ig->lock);
+
+	if (idev->space)
+		return -EBUSY;
+	/* The group's other devices use another IOASID. */
+	if (ig->attached && ig->space != space)
+		return -EBUSY;
+	if (!ig->attached) {
+		rc = ioasid_space_attach(space, ig, idev->dev);
+		if (rc)
+			return rc;
+		ig->space = space;
+	}
+	ig->attached++;
+	idev->space = space;	/* keeps the caller's reference */
+	return 0;
+}
 
 /**
  * ioasid_device_attach - attach a bound device to an IOASID
@@ -80,31 +130,57 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_bind, IOASID);
  * @ioasid: An IOASID of the same context
  *
  * Return: 0, -ENOENT for no such IOASID, -EBUSY if the device is already
- * attached, -EADDRINUSE if the device's reserved regions or aperture
- * collide with mappings of the IOASID, or another error of the IOMMU
- * driver; nothing changes on error.
+ * attached or another device of its IOMMU group is attached to another
+ * IOASID, -EADDRINUSE if the group's reserved regions or its IOMMU's
+ * aperture collide with mappings of the IOASID, -EMEDIUMTYPE if the
+ * IOASID requires cache coherency and the device's IOMMU cannot block its
+ * no-snoop DMA, or another error of the IOMMU driver; nothing changes on
+ * error.
  */
 int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid)
 {
-	struct ioasid_object *obj;
+	struct ioasid_group *ig = idev->igroup;
 	struct ioasid_space *space;
 	int rc;
 
-	obj = ioasid_object_get(idev->ctx, ioasid, IOASID_OBJ_SPACE);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	space = container_of(obj, struct ioasid_space, obj);
-
-	mutex_lock(&idev->lock);
-	rc = idev->space ? -EBUSY : ioasid_space_attach(space, idev);
-	if (!rc)
-		idev->space = space;	/* keeps the reference */
-	mutex_unlock(&idev->lock);
+	space = ioasid_device_get_space(idev, ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+	mutex_lock(&ig->lock);
+	rc = ioasid_group_attach(ig, idev, space);
+	mutex_unlock(&ig->lock);
 	if (rc)
-		ioasid_object_put(obj);
+		ioasid_object_put(&space->obj);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
+
+/* Move the group of @idev, its only attached device, to @space. */
+static int ioasid_group_replace(struct ioasid_group *ig,
+				struct ioasid_device *idev,
+				struct ioasid_space *space)
+{
+	struct ioasid_space *old_space = ig->space;
+	struct ioasid_domain *old_domain = ig->domain;
+	int rc;
+
+	lockdep_assert_held(&ig->lock);
+
+	if (!idev->space)
+		return -EINVAL;
+	if (idev->space == space)
+		return -EALREADY;
+	/* Other devices of the group still use the old IOASID. */
+	if (ig->attached > 1)
+		return -EBUSY;
+	rc = ioasid_space_attach(space, ig, idev->dev);
+	if (rc)
+		return rc;
+	ioasid_space_release(old_space, ig, old_domain);
+	ig->space = space;
+	idev->space = space;
+	return 0;
+}
 
 /**
  * ioasid_device_replace - move an attached device to another IOASID
@@ -115,42 +191,30 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
  * one's directly: there is no window in which it is blocked, or reaches
  * the default domain.
  *
- * Return: 0, -EINVAL if the device is not attached, or as for
+ * Return: 0, -EINVAL if the device is not attached, -EBUSY if other
+ * devices of its IOMMU group are attached, or as for
  * ioasid_device_attach(); on error the device stays where it was.
  */
 int ioasid_device_replace(struct ioasid_device *idev, u32 ioasid)
 {
+	struct ioasid_group *ig = idev->igroup;
 	struct ioasid_space *space, *old_space;
-	struct ioasid_domain *old_domain;
-	struct ioasid_object *obj;
 	int rc;
 
-	obj = ioasid_object_get(idev->ctx, ioasid, IOASID_OBJ_SPACE);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	space = container_of(obj, struct ioasid_space, obj);
-
-	mutex_lock(&idev->lock);
+	space = ioasid_device_get_space(idev, ioasid);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
+	mutex_lock(&ig->lock);
 	old_space = idev->space;
-	old_domain = idev->domain;
-	if (!old_space)
-		rc = -EINVAL;
-	else if (old_space == space)
-		rc = -EALREADY;
-	else
-		rc = ioasid_space_attach(space, idev);
-	if (!rc) {
-		ioasid_space_release(old_space, idev, old_domain);
-		idev->space = space;	/* keeps the reference */
-	}
-	mutex_unlock(&idev->lock);
+	rc = ioasid_group_replace(ig, idev, space);
+	mutex_unlock(&ig->lock);
 	if (rc == -EALREADY) {
 		/* Already there: only the lookup's reference goes. */
-		ioasid_object_put(obj);
+		ioasid_object_put(&space->obj);
 		return 0;
 	}
 	/* On success the old IOASID's reference goes, else the new one's. */
-	ioasid_object_put(rc ? obj : &old_space->obj);
+	ioasid_object_put(rc ? &space->obj : &old_space->obj);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_replace, IOASID);
@@ -159,19 +223,24 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_replace, IOASID);
  * ioasid_device_detach - detach a device from its IOASID
  * @idev: The binding
  *
- * The device's DMA is blocked again.  Does nothing if not attached.
+ * When the last attached device of its IOMMU group detaches, the group's
+ * DMA is blocked again.  Does nothing if the device is not attached.
  */
 void ioasid_device_detach(struct ioasid_device *idev)
 {
+	struct ioasid_group *ig = idev->igroup;
 	struct ioasid_space *space;
 
-	mutex_lock(&idev->lock);
+	mutex_lock(&ig->lock);
 	space = idev->space;
 	if (space) {
-		ioasid_space_detach(space, idev);
+		if (!--ig->attached) {
+			ioasid_space_detach(space, ig);
+			ig->space = NULL;
+		}
 		idev->space = NULL;
 	}
-	mutex_unlock(&idev->lock);
+	mutex_unlock(&ig->lock);
 	if (space)
 		ioasid_object_put(&space->obj);
 }
@@ -188,10 +257,9 @@ void ioasid_device_unbind(struct ioasid_device *idev)
 {
 	ioasid_object_remove(idev->ctx, &idev->obj);
 	ioasid_device_detach(idev);
+	ioasid_group_put(idev->igroup);
 	iommu_device_release_dma_owner(idev->dev);
-	iommu_group_put(idev->group);
 	put_device(idev->dev);
-	mutex_destroy(&idev->lock);
 	kfree(idev);
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_unbind, IOASID);

@@ -7,6 +7,14 @@
  * and only a device that no existing domain suits gets a new one, filled
  * from the IOASID's own record of its mappings.  Every mapping is written
  * into every domain, so all devices of an IOASID see the same addresses.
+ *
+ * A domain blocks no-snoop DMA (enforces cache coherency) whenever its
+ * first device's IOMMU can, and is shared only among devices that agree:
+ * a device whose IOMMU cannot block no-snoop never joins a domain that
+ * does, which its IOMMU could not honour, and a device whose IOMMU can
+ * never joins a domain that does not, which would let its no-snoop DMA
+ * through for no reason and keep KVM emulating WBINVD after every
+ * non-coherent device is gone.
  */
 #include <linux/iommu.h>
 #include <linux/slab.h>
@@ -18,7 +26,7 @@
 /**
  * struct ioasid_reserved - an IOVA range no mapping may use
  * @node: The range, in &struct ioasid_space.reserved
- * @owner: What reserved it: a device (its reserved regions) or a domain
+ * @owner: What reserved it: a group (its reserved regions) or a domain
  *         (what lies outside its aperture); removed with its owner
  */
 struct ioasid_reserved {
@@ -65,23 +73,23 @@ static void ioasid_space_unreserve(struct ioasid_space *space, void *owner)
 }
 
 /*
- * Reserve the regions the device's group may not use for DMA: MSI
- * windows and regions the platform or the device reserves.
+ * Reserve the regions the group may not use for DMA: MSI windows and
+ * regions the platform or its devices reserve.
  */
-static int ioasid_space_reserve_device(struct ioasid_space *space,
-				       struct ioasid_device *idev)
+static int ioasid_space_reserve_group(struct ioasid_space *space,
+				      struct ioasid_group *ig)
 {
 	struct iommu_resv_region *resv, *tmp;
 	LIST_HEAD(regions);
 	int rc;
 
-	rc = iommu_get_group_resv_regions(idev->group, &regions);
+	rc = iommu_get_group_resv_regions(ig->group, &regions);
 	if (rc)
 		return rc;
 	list_for_each_entry(resv, &regions, list) {
 		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
 			continue;
-		rc = ioasid_space_reserve(space, idev, resv->start,
+		rc = ioasid_space_reserve(space, ig, resv->start,
 					  resv->start + resv->length - 1);
 		if (rc)
 			break;
@@ -89,7 +97,7 @@ static int ioasid_space_reserve_device(struct ioasid_space *space,
 	list_for_each_entry_safe(resv, tmp, &regions, list)
 		kfree(resv);
 	if (rc)
-		ioasid_space_unreserve(space, idev);
+		ioasid_space_unreserve(space, ig);
 	return rc;
 }
 
@@ -226,6 +234,12 @@ unsigned long ioasid_space_iova_alignment(struct ioasid_space *space)
 	return align;
 }
 
+/* Whether @dev's IOMMU can block its no-snoop DMA. */
+static bool ioasid_dev_can_enforce_cc(struct device *dev)
+{
+	return device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+}
+
 static void ioasid_domain_free(struct ioasid_space *space,
 			       struct ioasid_domain *d)
 {
@@ -234,9 +248,28 @@ static void ioasid_domain_free(struct ioasid_space *space,
 	kfree(d);
 }
 
-/* A new domain for @idev, holding every mapping of @space. */
+/*
+ * Make @d block no-snoop DMA if @dev's IOMMU can.  Done while @d is
+ * empty: an IOMMU may only switch a domain whose IOPTEs it can still set
+ * up with snooping forced.
+ */
+static int ioasid_domain_set_coherency(struct ioasid_space *space,
+				       struct ioasid_domain *d,
+				       struct device *dev)
+{
+	const struct iommu_domain_ops *ops = d->domain->ops;
+
+	d->enforce_cc = ioasid_dev_can_enforce_cc(dev) &&
+			ops->enforce_cache_coherency &&
+			ops->enforce_cache_coherency(d->domain);
+	if (!d->enforce_cc && space->require_coherent)
+		return -EMEDIUMTYPE;
+	return 0;
+}
+
+/* A new domain for @dev, holding every mapping of @space. */
 static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
-						 struct ioasid_device *idev)
+						 struct device *dev)
 {
 	struct ioasid_mapping *m;
 	struct interval_tree_node *node;
@@ -246,12 +279,15 @@ static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
 	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return ERR_PTR(-ENOMEM);
-	d->domain = iommu_paging_domain_alloc(idev->dev);
+	d->domain = iommu_paging_domain_alloc(dev);
 	if (IS_ERR(d->domain)) {
 		rc = PTR_ERR(d->domain);
 		kfree(d);
 		return ERR_PTR(rc);
 	}
+	rc = ioasid_domain_set_coherency(space, d, dev);
+	if (rc)
+		goto err_free;
 	rc = ioasid_domain_reserve_aperture(space, d);
 	if (rc)
 		goto err_free;
@@ -271,16 +307,16 @@ err_free:
 }
 
 /*
- * Point the device's group at @domain.  A group attached elsewhere is
- * switched over directly, so that its DMA is never blocked nor sent to
+ * Point the group at @domain.  A group attached elsewhere is switched
+ * over directly, so that its DMA is never blocked nor sent to
  * the default domain in between.
  */
-static int ioasid_group_set_domain(struct ioasid_device *idev,
+static int ioasid_group_set_domain(struct ioasid_group *ig,
 				   struct iommu_domain *domain)
 {
-	if (idev->domain)
-		return iommu_group_replace_domain(idev->group, domain);
-	return iommu_attach_group(domain, idev->group);
+	if (ig->domain)
+		return iommu_group_replace_domain(ig->group, domain);
+	return iommu_attach_group(domain, ig->group);
 }
 
 /*
@@ -289,16 +325,18 @@ static int ioasid_group_set_domain(struct ioasid_device *idev,
  * IOMMU cannot use, which only means "try another".
  */
 static int ioasid_space_attach_existing(struct ioasid_space *space,
-					struct ioasid_device *idev)
+					struct ioasid_group *ig, bool enforce_cc)
 {
 	struct ioasid_domain *d;
 	int rc;
 
 	list_for_each_entry(d, &space->domains, link) {
-		rc = ioasid_group_set_domain(idev, d->domain);
+		if (d->enforce_cc != enforce_cc)
+			continue;
+		rc = ioasid_group_set_domain(ig, d->domain);
 		if (!rc) {
 			d->users++;
-			idev->domain = d;
+			ig->domain = d;
 			return 0;
 		}
 		if (rc != -EINVAL && rc != -EMEDIUMTYPE)
@@ -308,84 +346,95 @@ static int ioasid_space_attach_existing(struct ioasid_space *space,
 }
 
 /**
- * ioasid_space_attach - make a bound device's DMA go through @space
+ * ioasid_space_attach - make a group's DMA go through @space
  * @space: The IOASID
- * @idev: A device bound to the same context.  If it is attached to
- *        another IOASID, it is moved over without a window in which its
- *        DMA is blocked; the caller then releases the old IOASID with
- *        ioasid_space_release().
+ * @ig: The group, as the context of @space sees it.  If it is attached
+ *      to another IOASID, it is moved over without a window in which its
+ *      DMA is blocked; the caller then releases the old IOASID with
+ *      ioasid_space_release().
+ * @dev: The device of @ig being attached, for a new domain
  *
  * Return: 0, or an error with nothing changed: -EADDRINUSE when the
  * device's reserved regions or its IOMMU's aperture collide with a
- * mapping.
+ * mapping, -EMEDIUMTYPE when @space requires coherency and the device's
+ * IOMMU cannot block its no-snoop DMA.
  */
-int ioasid_space_attach(struct ioasid_space *space, struct ioasid_device *idev)
+int ioasid_space_attach(struct ioasid_space *space, struct ioasid_group *ig,
+			struct device *dev)
 {
+	bool enforce_cc = ioasid_dev_can_enforce_cc(dev);
 	struct ioasid_domain *d;
 	int rc;
 
+	if (space->require_coherent && !enforce_cc)
+		return -EMEDIUMTYPE;
+
 	down_write(&space->lock);
-	rc = ioasid_space_reserve_device(space, idev);
+	rc = ioasid_space_reserve_group(space, ig);
 	if (rc)
 		goto out_unlock;
-	rc = ioasid_space_attach_existing(space, idev);
+	rc = ioasid_space_attach_existing(space, ig, enforce_cc);
 	if (rc != -ENODEV)
 		goto out_check;
 
-	d = ioasid_domain_alloc(space, idev);
+	d = ioasid_domain_alloc(space, dev);
 	if (IS_ERR(d)) {
 		rc = PTR_ERR(d);
 		goto out_check;
 	}
-	rc = ioasid_group_set_domain(idev, d->domain);
+	/* KVM hears of a non-coherent domain before DMA can use it. */
+	ioasid_ctx_add_domain(ig->ctx, d);
+	rc = ioasid_group_set_domain(ig, d->domain);
 	if (rc) {
+		ioasid_ctx_remove_domain(ig->ctx, d);
 		ioasid_domain_free(space, d);
 		goto out_check;
 	}
 	d->users = 1;
 	list_add_tail(&d->link, &space->domains);
-	idev->domain = d;
+	ig->domain = d;
 out_check:
 	if (rc)
-		ioasid_space_unreserve(space, idev);
+		ioasid_space_unreserve(space, ig);
 out_unlock:
 	up_write(&space->lock);
 	return rc;
 }
 
 /**
- * ioasid_space_release - forget a device that no longer uses @space
- * @space: The IOASID the device was attached to
- * @idev: The device, whose group no longer uses @d
+ * ioasid_space_release - forget a group that no longer uses @space
+ * @space: The IOASID the group was attached to
+ * @ig: The group, which no longer uses @d
  * @d: The domain of @space it was attached through
  *
- * The last device of a domain frees it.
+ * The last group of a domain frees it.
  */
 void ioasid_space_release(struct ioasid_space *space,
-			  struct ioasid_device *idev, struct ioasid_domain *d)
+			  struct ioasid_group *ig, struct ioasid_domain *d)
 {
 	down_write(&space->lock);
-	ioasid_space_unreserve(space, idev);
+	ioasid_space_unreserve(space, ig);
 	if (!--d->users) {
 		list_del(&d->link);
+		ioasid_ctx_remove_domain(ig->ctx, d);
 		ioasid_domain_free(space, d);
 	}
 	up_write(&space->lock);
 }
 
 /**
- * ioasid_space_detach - block a device's DMA and leave @space
- * @space: The IOASID @idev is attached to
- * @idev: The device
+ * ioasid_space_detach - block a group's DMA and leave @space
+ * @space: The IOASID @ig is attached to
+ * @ig: The group
  *
- * The device's group returns to blocking all DMA.
+ * The group returns to blocking all DMA.
  */
 void ioasid_space_detach(struct ioasid_space *space,
-			 struct ioasid_device *idev)
+			 struct ioasid_group *ig)
 {
-	struct ioasid_domain *d = idev->domain;
+	struct ioasid_domain *d = ig->domain;
 
-	iommu_detach_group(d->domain, idev->group);
-	idev->domain = NULL;
-	ioasid_space_release(space, idev, d);
+	iommu_detach_group(d->domain, ig->group);
+	ig->domain = NULL;
+	ioasid_space_release(space, ig, d);
 }

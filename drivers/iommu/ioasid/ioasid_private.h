@@ -24,11 +24,27 @@ struct device;
  *           never see a half-built object.  The xa_lock also serialises
  *           lookups against destruction (see struct ioasid_object).
  *
+ * @groups_lock: Protects @groups and the @bound counts in them
+ * @groups: The &struct ioasid_group of every IOMMU group with a device
+ *          bound to the context, by iommu_group_id()
+ * @coherency_lock: Protects what follows, and orders the calls of the
+ *                  KVM hooks so that they see every change in turn
+ * @domains: Domains backing the IOASIDs of the context
+ * @noncoherent_domains: How many of @domains let no-snoop DMA through
+ * @kvm_hooks: The &struct ioasid_kvm_hook of every KVM instance that
+ *             follows the context; each holds a reference on our file
+ *
  * The context lives exactly as long as the file: it is allocated at open
  * and freed at release, after every object it holds is destroyed.
  */
 struct ioasid_ctx {
 	struct xarray objects;
+	struct mutex groups_lock; /* @groups, and bound counts in it */
+	struct xarray groups;
+	struct mutex coherency_lock; /* domain counts, @kvm_hooks */
+	unsigned int domains;
+	unsigned int noncoherent_domains;
+	struct list_head kvm_hooks;
 };
 
 enum ioasid_object_type {
@@ -153,6 +169,8 @@ struct ioasid_mapping {
  * struct ioasid_space - an IOASID: one I/O address space of a context
  * @obj: Registry entry; @obj.id is the IOASID number user space sees
  * @account_mm: IOASID_ALLOC_ACCOUNT_MM: charge pinned pages to the mm
+ * @require_coherent: IOASID_ALLOC_REQUIRE_COHERENCY: every domain must
+ *                    block no-snoop DMA
  * @lock: Protects @mappings and @reserved.  Taken for writing by map and
  *        unmap, which therefore change the IOASID one at a time; pinning
  *        happens before it is taken, so that map calls pin in parallel.
@@ -167,6 +185,7 @@ struct ioasid_mapping {
 struct ioasid_space {
 	struct ioasid_object obj;
 	bool account_mm;
+	bool require_coherent;
 	struct rw_semaphore lock;
 	struct rb_root_cached mappings;
 	struct rb_root_cached reserved;
@@ -179,12 +198,45 @@ struct ioasid_space {
  * @domain: The paging domain, holding every mapping of the IOASID
  * @users: Devices attached through it; the last detach frees it.
  *         Protected by the IOASID's lock.
+ * @enforce_cc: The IOMMU blocks no-snoop DMA through it, so it never
+ *              makes KVM emulate WBINVD.  Decided before its first
+ *              mapping and fixed from then on.
  */
 struct ioasid_domain {
 	struct list_head link;
 	struct iommu_domain *domain;
 	unsigned int users;
+	bool enforce_cc;
 };
+
+/**
+ * struct ioasid_group - an IOMMU group, as one context uses it
+ * @ctx: The context
+ * @group: The IOMMU group, with a reference
+ * @bound: Devices of the group bound to @ctx; the last unbind frees this.
+ *         Protected by the context's groups_lock.
+ * @lock: Serialises attach, detach and replace of the group's devices,
+ *        and protects what follows
+ * @space: The IOASID the group is attached to, or NULL.  The IOMMU
+ *         translates a whole group alike, so all its attached devices
+ *         use this one IOASID.
+ * @domain: The domain of @space the group is attached to
+ * @attached: How many of its devices are attached; the group's DMA is
+ *            blocked again when the last one detaches
+ */
+struct ioasid_group {
+	struct ioasid_ctx *ctx;
+	struct iommu_group *group;
+	unsigned int bound;
+	struct mutex lock; /* attach state: @space, @domain, @attached */
+	struct ioasid_space *space;
+	struct ioasid_domain *domain;
+	unsigned int attached;
+};
+
+struct ioasid_group *ioasid_group_get(struct ioasid_ctx *ctx,
+				      struct iommu_group *group);
+void ioasid_group_put(struct ioasid_group *ig);
 
 /**
  * struct ioasid_device - a device bound to a context
@@ -193,32 +245,35 @@ struct ioasid_domain {
  *       destroy a bound device.
  * @ctx: The context; the binder keeps its file open while bound
  * @dev: The device, with a reference
- * @group: Its IOMMU group, with a reference, DMA-owned by @ctx
- * @lock: Serialises attach and detach of this device
+ * @igroup: Its group in @ctx, DMA-owned by @ctx
  * @space: The IOASID the device is attached to, with a user reference on
- *         it, or NULL
- * @domain: The domain of @space the device is attached through
+ *         it, or NULL.  Protected by the group's lock.
  */
 struct ioasid_device {
 	struct ioasid_object obj;
 	struct ioasid_ctx *ctx;
 	struct device *dev;
-	struct iommu_group *group;
-	struct mutex lock; /* attach and detach, @space and @domain */
+	struct ioasid_group *igroup;
 	struct ioasid_space *space;
-	struct ioasid_domain *domain;
 };
 
-int ioasid_space_attach(struct ioasid_space *space, struct ioasid_device *idev);
-void ioasid_space_detach(struct ioasid_space *space,
-			 struct ioasid_device *idev);
-void ioasid_space_release(struct ioasid_space *space,
-			  struct ioasid_device *idev, struct ioasid_domain *d);
+int ioasid_space_attach(struct ioasid_space *space, struct ioasid_group *ig,
+			struct device *dev);
+void ioasid_space_detach(struct ioasid_space *space, struct ioasid_group *ig);
+void ioasid_space_release(struct ioasid_space *space, struct ioasid_group *ig,
+			  struct ioasid_domain *d);
 unsigned long ioasid_space_iova_alignment(struct ioasid_space *space);
 int ioasid_space_map_domains(struct ioasid_space *space,
 			     struct ioasid_mapping *m);
 void ioasid_space_unmap_domains(struct ioasid_space *space,
 				struct list_head *freed);
+
+void ioasid_coherency_init(struct ioasid_ctx *ctx);
+void ioasid_coherency_destroy(struct ioasid_ctx *ctx);
+void ioasid_ctx_add_domain(struct ioasid_ctx *ctx, struct ioasid_domain *d);
+void ioasid_ctx_remove_domain(struct ioasid_ctx *ctx,
+			      struct ioasid_domain *d);
+int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd);
 
 int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_space_destroy(struct ioasid_object *obj);

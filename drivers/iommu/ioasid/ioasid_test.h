@@ -45,9 +45,11 @@ enum ioasid_test_op {
 /**
  * enum ioasid_mock_flags - mock device properties
  * @IOASID_MOCK_COHERENT: The device's IOMMU can block no-snoop DMA
+ * @IOASID_MOCK_ENFORCE_FAILS: It says so, but its domains refuse to
  */
 enum ioasid_mock_flags {
 	IOASID_MOCK_COHERENT = 1 << 0,
+	IOASID_MOCK_ENFORCE_FAILS = 1 << 1,
 };
 
 /**
@@ -87,6 +89,7 @@ enum ioasid_mock_flags {
  * @mock_domain.out_ptes: Out: IOPTEs it holds
  * @mock_domain.out_map_calls: Out: map_pages calls it had
  * @mock_domain.out_iotlb_syncs: Out: IOTLB flushes it had
+ * @mock_domain.out_enforce_cc: Out: 1 if it blocks no-snoop DMA
  */
 struct ioasid_test {
 	__u32 size;
@@ -130,6 +133,7 @@ struct ioasid_test {
 			__aligned_u64 out_ptes;
 			__aligned_u64 out_map_calls;
 			__aligned_u64 out_iotlb_syncs;
+			__u32 out_enforce_cc;
 		} mock_domain;
 	};
 };

@@ -27,6 +27,9 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 	if (!ctx)
 		return -ENOMEM;
 	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	mutex_init(&ctx->groups_lock);
+	xa_init(&ctx->groups);
+	ioasid_coherency_init(ctx);
 	filp->private_data = ctx;
 	return 0;
 }
@@ -37,6 +40,11 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 
 	ioasid_ctx_destroy_all(ctx);
 	xa_destroy(&ctx->objects);
+	/* Bound devices hold the file open: none can be left. */
+	WARN_ON(!xa_empty(&ctx->groups));
+	xa_destroy(&ctx->groups);
+	mutex_destroy(&ctx->groups_lock);
+	ioasid_coherency_destroy(ctx);
 	kfree(ctx);
 	return 0;
 }
@@ -72,6 +80,7 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 /* Every struct an ioctl takes, so that one buffer fits them all. */
 union ioasid_ucmd_buffer {
 	struct ioasid_alloc alloc;
+	struct ioasid_coherency coherency;
 	struct ioasid_copy copy;
 	struct ioasid_destroy destroy;
 	struct ioasid_info info;
@@ -116,6 +125,8 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 	IOCTL_OP(UNMAP, ioasid_unmap_ioctl, struct ioasid_unmap, length),
 	IOCTL_OP(IOVA_RANGES, ioasid_iova_ranges_ioctl,
 		 struct ioasid_iova_ranges, out_iova_alignment),
+	IOCTL_OP(COHERENCY, ioasid_coherency_ioctl, struct ioasid_coherency,
+		 out_noncoherent_domains),
 #ifdef CONFIG_IOASID_TEST
 	IOCTL_OP(TEST, ioasid_test_ioctl, struct ioasid_test, op),
 #endif

@@ -71,6 +71,8 @@ static atomic_t mock_domain_seq;
  * @aperture_start: First translated IOVA
  * @aperture_end: Last translated IOVA
  * @coherent: Whether no-snoop DMA can be blocked
+ * @enforce_fails: Whether enforce_cache_coherency() fails all the same,
+ *                 as a driver may for its own reasons
  */
 struct mock_config {
 	struct mock_iommu *iommu;
@@ -78,6 +80,7 @@ struct mock_config {
 	dma_addr_t aperture_start;
 	dma_addr_t aperture_end;
 	bool coherent;
+	bool enforce_fails;
 };
 
 /**
@@ -105,11 +108,14 @@ struct mock_dev {
  *        each an xa_value of PFN, size order and prot
  * @map_calls: map_pages calls
  * @iotlb_syncs: IOTLB flushes
+ * @enforce_cc: enforce_cache_coherency() succeeded: no device that
+ *              cannot block no-snoop DMA may attach
  */
 struct mock_domain {
 	struct iommu_domain domain;
 	struct mock_config config;
 	u32 seq;
+	bool enforce_cc;
 	struct xarray ptes;
 	atomic64_t map_calls;
 	atomic64_t iotlb_syncs;
@@ -238,9 +244,21 @@ static int mock_attach_dev(struct iommu_domain *domain, struct device *dev)
 	    c->pgsize_bitmap != md->config.pgsize_bitmap ||
 	    c->aperture_start != md->config.aperture_start ||
 	    c->aperture_end != md->config.aperture_end ||
-	    c->coherent != md->config.coherent)
+	    (md->enforce_cc && !c->coherent))
 		return -EINVAL;
 	return 0;
+}
+
+/* Like VT-d's second-level tables: only an empty domain can switch. */
+static bool mock_enforce_cache_coherency(struct iommu_domain *domain)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+
+	if (!md->enforce_cc)
+		md->enforce_cc = md->config.coherent &&
+				 !md->config.enforce_fails &&
+				 xa_empty(&md->ptes);
+	return md->enforce_cc;
 }
 
 static void mock_domain_free(struct iommu_domain *domain)
@@ -253,6 +271,7 @@ static void mock_domain_free(struct iommu_domain *domain)
 
 static const struct iommu_domain_ops mock_domain_ops = {
 	.attach_dev = mock_attach_dev,
+	.enforce_cache_coherency = mock_enforce_cache_coherency,
 	.map_pages = mock_map_pages,
 	.unmap_pages = mock_unmap_pages,
 	.iotlb_sync = mock_iotlb_sync,
@@ -390,6 +409,8 @@ static struct mock_dev *mock_dev_create(struct ioasid_test *cmd)
 		.aperture_start = cmd->mock_device.aperture_start,
 		.aperture_end = cmd->mock_device.aperture_last,
 		.coherent = cmd->mock_device.flags & IOASID_MOCK_COHERENT,
+		.enforce_fails = cmd->mock_device.flags &
+				 IOASID_MOCK_ENFORCE_FAILS,
 	};
 	mdev->resv_start = cmd->mock_device.resv_start;
 	mdev->resv_length = cmd->mock_device.resv_length;
@@ -420,7 +441,8 @@ static int mock_check_config(struct ioasid_test *cmd)
 {
 	if (cmd->mock_device.iommu >= IOASID_MOCK_IOMMUS)
 		return -EINVAL;
-	if (cmd->mock_device.flags & ~IOASID_MOCK_COHERENT)
+	if (cmd->mock_device.flags &
+	    ~(IOASID_MOCK_COHERENT | IOASID_MOCK_ENFORCE_FAILS))
 		return -EOPNOTSUPP;
 	if (!(cmd->mock_device.pgsize_bitmap & PAGE_SIZE) ||
 	    cmd->mock_device.aperture_start > cmd->mock_device.aperture_last)
@@ -524,10 +546,11 @@ static int ioasid_test_on_domain(struct ioasid_ucmd *ucmd, u32 dev_id,
 	idev = ioasid_test_get_device(ucmd, dev_id);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
-	mutex_lock(&idev->lock);
-	if (idev->domain && idev->domain->domain->ops == &mock_domain_ops)
-		rc = fn(ucmd->cmd, to_mock_domain(idev->domain->domain));
-	mutex_unlock(&idev->lock);
+	mutex_lock(&idev->igroup->lock);
+	if (idev->space &&
+	    idev->igroup->domain->domain->ops == &mock_domain_ops)
+		rc = fn(ucmd->cmd, to_mock_domain(idev->igroup->domain->domain));
+	mutex_unlock(&idev->igroup->lock);
 	ioasid_object_put(&idev->obj);
 	if (rc)
 		return rc;
@@ -561,6 +584,7 @@ static int mock_read_domain(struct ioasid_test *cmd, struct mock_domain *md)
 	cmd->mock_domain.out_ptes = n;
 	cmd->mock_domain.out_map_calls = atomic64_read(&md->map_calls);
 	cmd->mock_domain.out_iotlb_syncs = atomic64_read(&md->iotlb_syncs);
+	cmd->mock_domain.out_enforce_cc = md->enforce_cc;
 	return 0;
 }
 

@@ -22,7 +22,8 @@ int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_object *obj;
 	int rc;
 
-	if (cmd->flags & ~IOASID_ALLOC_ACCOUNT_MM)
+	if (cmd->flags & ~(IOASID_ALLOC_ACCOUNT_MM |
+			   IOASID_ALLOC_REQUIRE_COHERENCY))
 		return -EOPNOTSUPP;
 	if (cmd->__reserved)
 		return -EINVAL;
@@ -32,6 +33,7 @@ int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 		return PTR_ERR(obj);
 	space = container_of(obj, struct ioasid_space, obj);
 	space->account_mm = cmd->flags & IOASID_ALLOC_ACCOUNT_MM;
+	space->require_coherent = cmd->flags & IOASID_ALLOC_REQUIRE_COHERENCY;
 	init_rwsem(&space->lock);
 	space->mappings = RB_ROOT_CACHED;
 	space->reserved = RB_ROOT_CACHED;
@@ -238,9 +240,13 @@ static void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
 	}
 }
 
+/*
+ * IOMMU_CACHE always: user space has no way to flush CPU caches for a
+ * device, so DMA must be cache coherent wherever the IOMMU decides it.
+ */
 static int ioasid_map_prot(u32 flags)
 {
-	return (flags & IOASID_MAP_READ ? IOMMU_READ : 0) |
+	return IOMMU_CACHE | (flags & IOASID_MAP_READ ? IOMMU_READ : 0) |
 	       (flags & IOASID_MAP_WRITE ? IOMMU_WRITE : 0);
 }
 

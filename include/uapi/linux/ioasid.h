@@ -45,6 +45,7 @@ enum {
 	IOASID_CMD_COPY,
 	IOASID_CMD_UNMAP,
 	IOASID_CMD_IOVA_RANGES,
+	IOASID_CMD_COHERENCY,
 	/* Test-only commands of CONFIG_IOASID_TEST kernels. */
 	IOASID_CMD_TEST = IOASID_CMD_BASE + 0x1f,
 };
@@ -118,9 +119,18 @@ struct ioasid_alloc {
  *                           /proc/PID/status) instead of to its user.
  *                           Either way the limit is RLIMIT_MEMLOCK, and
  *                           CAP_IPC_LOCK lifts it.
+ * @IOASID_ALLOC_REQUIRE_COHERENCY: Every device attached must be behind an
+ *                                  IOMMU that blocks its no-snoop DMA;
+ *                                  attaching one that cannot fails with
+ *                                  EMEDIUMTYPE.  Without this flag the
+ *                                  kernel makes each domain block
+ *                                  no-snoop where the IOMMU can, and lets
+ *                                  the others through (see
+ *                                  IOASID_COHERENCY).
  */
 enum ioasid_alloc_flags {
 	IOASID_ALLOC_ACCOUNT_MM = 1 << 0,
+	IOASID_ALLOC_REQUIRE_COHERENCY = 1 << 1,
 };
 
 /**
@@ -283,5 +293,56 @@ struct ioasid_iova_ranges {
 };
 
 #define IOASID_IOVA_RANGES	_IO(IOASID_TYPE, IOASID_CMD_IOVA_RANGES)
+
+/**
+ * enum ioasid_coherency_flags - what IOASID_COHERENCY describes
+ * @IOASID_COHERENCY_CONTEXT: The whole context rather than one IOASID;
+ *                            @ioasid must then be 0
+ */
+enum ioasid_coherency_flags {
+	IOASID_COHERENCY_CONTEXT = 1 << 0,
+};
+
+/**
+ * enum ioasid_coherency_out_flags - coherency attributes
+ * @IOASID_COHERENCY_REQUIRED: The IOASID was allocated with
+ *                             IOASID_ALLOC_REQUIRE_COHERENCY
+ */
+enum ioasid_coherency_out_flags {
+	IOASID_COHERENCY_REQUIRED = 1 << 0,
+};
+
+/**
+ * struct ioasid_coherency - ioctl(IOASID_COHERENCY)
+ * @size: sizeof(struct ioasid_coherency)
+ * @flags: A combination of enum ioasid_coherency_flags
+ * @ioasid: The IOASID to describe, or 0 with IOASID_COHERENCY_CONTEXT
+ * @out_flags: Output: enum ioasid_coherency_out_flags
+ * @out_domains: Output: IOMMU domains backing the IOASID (or every
+ *               IOASID of the context) now, one or more per IOMMU kind
+ *               among its attached devices
+ * @out_noncoherent_domains: Output: how many of them let no-snoop DMA
+ *                           through
+ *
+ * A device that issues no-snoop DMA bypasses the CPU caches, so a guest
+ * driving it must be able to flush them (WBINVD), and KVM must then
+ * emulate that instruction instead of ignoring it.  When
+ * @out_noncoherent_domains is 0 for the context, no attached device can
+ * do so, and a KVM instance following the context (KVM_DEV_VFIO_FILE_ADD
+ * of the /dev/ioasid file on a kvm-vfio device) does not count it as
+ * non-coherent DMA.  The answer changes with every attach, detach and
+ * replace.  Errors: EINVAL for a non-zero @ioasid with
+ * IOASID_COHERENCY_CONTEXT.
+ */
+struct ioasid_coherency {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 out_flags;
+	__u32 out_domains;
+	__u32 out_noncoherent_domains;
+};
+
+#define IOASID_COHERENCY	_IO(IOASID_TYPE, IOASID_CMD_COHERENCY)
 
 #endif /* _UAPI_LINUX_IOASID_H */

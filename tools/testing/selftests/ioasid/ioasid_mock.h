@@ -23,6 +23,7 @@ struct mock_dev {
 
 struct mock_cfg {
 	unsigned int iommu;
+	unsigned int flags;
 	uint64_t pgsize_bitmap;
 	uint64_t aperture_last;
 	uint64_t resv_start;
@@ -47,6 +48,7 @@ static inline int mock_add(int fd, const struct mock_cfg *cfg, struct mock_dev *
 	int rc;
 
 	cmd.mock_device.iommu = cfg->iommu;
+	cmd.mock_device.flags = cfg->flags;
 	cmd.mock_device.pgsize_bitmap = cfg->pgsize_bitmap;
 	cmd.mock_device.aperture_last = cfg->aperture_last;
 	cmd.mock_device.resv_start = cfg->resv_start;

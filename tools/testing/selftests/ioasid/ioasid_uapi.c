@@ -75,7 +75,7 @@ TEST_F(ioasid, unknown_ioctl)
 
 	/* Below, inside and above the command range. */
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_BASE - 1), &info));
-	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_IOVA_RANGES + 1),
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_COHERENCY + 1),
 				   &info));
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, 0xff), &info));
 	/* The right number with another encoding is another ioctl. */
@@ -141,7 +141,8 @@ TEST_F(ioasid, unknown_flags)
 		info.flags = 1U << bit;
 		ASSERT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOASID_GET_INFO, &info));
 		alloc.flags = 1U << bit;
-		if (!(alloc.flags & IOASID_ALLOC_ACCOUNT_MM))
+		if (!(alloc.flags & (IOASID_ALLOC_ACCOUNT_MM |
+				     IOASID_ALLOC_REQUIRE_COHERENCY)))
 			ASSERT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOASID_ALLOC, &alloc));
 		destroy.flags = 1U << bit;
 		destroy.id = id;

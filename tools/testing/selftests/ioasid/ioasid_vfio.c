@@ -9,6 +9,8 @@
  * bit 1 device to RAM).  Counts stay below 4096 (QEMU 7.2 aborts on a
  * full 4096) and IOVAs below 256 MiB (edu's DMA mask is 28 bits).
  */
+#define _GNU_SOURCE
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -17,6 +19,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include "ioasid_kvm.h"
 #include "ioasid_test.h"
 
 #define EDU_ID		0x00
@@ -176,6 +179,17 @@ static bool all_bytes(const uint8_t *p, uint8_t val)
 		if (p[i] != val)
 			return false;
 	return true;
+}
+
+/* Whether vfio0 and vfio1 share an IOMMU group (behind a PCI bridge). */
+static bool same_group(void)
+{
+	char a[256] = "", b[256] = "";
+	ssize_t la, lb;
+
+	la = readlink("/sys/class/vfio-dev/vfio0/device/iommu_group", a, sizeof(a) - 1);
+	lb = readlink("/sys/class/vfio-dev/vfio1/device/iommu_group", b, sizeof(b) - 1);
+	return la > 0 && lb > 0 && !strcmp(a, b);
 }
 
 #define RW (IOASID_MAP_READ | IOASID_MAP_WRITE)
@@ -371,8 +385,8 @@ TEST_F(edu, two_devices_isolated)
 	unsigned int other;
 	struct edu dev2;
 
-	if (access("/dev/vfio/devices/vfio1", F_OK))
-		SKIP(return, "no second edu device");
+	if (access("/dev/vfio/devices/vfio1", F_OK) || same_group())
+		SKIP(return, "no second edu device in a group of its own");
 	ASSERT_EQ(0, ioasid_alloc(self->fd, &other));
 	ASSERT_EQ(0, edu_open(&dev2, "/dev/vfio/devices/vfio1", self->fd));
 	src2 = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
@@ -437,6 +451,279 @@ TEST(close_ioasid_fd_first)
 	ASSERT_TRUE(dev_to_ram(&dev, IOVA_DST));
 	ASSERT_TRUE(all_bytes(buf + PAGE, 0x77));
 	edu_close(&dev);
+	munmap(buf, 2 * PAGE);
+}
+
+/*
+ * Whether the VT-d unit can block no-snoop DMA: its Snoop Control
+ * capability, ECAP bit 7, which QEMU's snoop-control option sets.  -1 if
+ * there is no VT-d unit.
+ */
+static int vtd_snoop_control(void)
+{
+	FILE *f = fopen("/sys/class/iommu/dmar0/intel-iommu/ecap", "r");
+	unsigned long long ecap;
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llx", &ecap);
+	fclose(f);
+	return n == 1 ? (ecap >> 7) & 1 : -1;
+}
+
+/*
+ * The domain blocks no-snoop exactly when the IOMMU can, and a VM
+ * following the context counts non-coherent DMA exactly while the device
+ * is attached to a domain that does not.  DMA works either way.
+ */
+TEST_F(edu, kvm_follows_snoop_control)
+{
+	IOASID_CMD(ioasid_coherency, cmd);
+	int sc = vtd_snoop_control();
+	struct kvm_vm kvm;
+
+	ASSERT_LE(0, sc);
+	TH_LOG("VT-d snoop control: %s", sc ? "on" : "off");
+	ASSERT_EQ(0, kvm_vm_open(&kvm));
+	ASSERT_EQ(0, kvm_vfio_file(&kvm, self->fd, true));
+	ASSERT_EQ(0, kvm_noncoherent_dma(&kvm));
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	cmd.ioasid = self->ioasid;
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_COHERENCY, &cmd));
+	ASSERT_EQ(1, cmd.out_domains);
+	ASSERT_EQ(!sc, cmd.out_noncoherent_domains);
+	ASSERT_EQ(!sc, kvm_noncoherent_dma(&kvm));
+
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x5a));
+
+	ASSERT_EQ(0, edu_detach(&self->dev));
+	ASSERT_EQ(0, kvm_noncoherent_dma(&kvm));
+	kvm_vm_close(&kvm);
+}
+
+/* An IOASID that requires coherency takes the device only if SC is on. */
+TEST_F(edu, required_coherency)
+{
+	IOASID_CMD(ioasid_alloc, alloc);
+	int sc = vtd_snoop_control();
+
+	ASSERT_LE(0, sc);
+	alloc.flags = IOASID_ALLOC_REQUIRE_COHERENCY;
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_ALLOC, &alloc));
+	if (!sc) {
+		ASSERT_ERRNO(EMEDIUMTYPE, edu_attach(&self->dev,
+						     alloc.out_ioasid));
+		/* Nothing changed: the device attaches elsewhere. */
+		ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+		return;
+	}
+	ASSERT_EQ(0, edu_attach(&self->dev, alloc.out_ioasid));
+	ASSERT_EQ(0, map(self->fd, alloc.out_ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_EQ(0, map(self->fd, alloc.out_ioasid, self->src, IOVA_SRC, RW));
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x5a));
+}
+
+/*
+ * Two edu devices behind a conventional PCI bridge share one IOMMU group:
+ * the IOMMU cannot tell them apart, so they belong to one context and, once
+ * attached, to one IOASID.
+ */
+FIXTURE(group) {
+	int fd;
+	unsigned int ioasid;
+	struct edu a;
+	int b_fd;
+	uint8_t *buf;
+};
+
+FIXTURE_SETUP(group)
+{
+	if (access("/dev/vfio/devices/vfio1", F_OK) || !same_group())
+		SKIP(return, "no two edu devices in one IOMMU group");
+	self->fd = ioasid_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &self->ioasid));
+	ASSERT_EQ(0, edu_open(&self->a, "/dev/vfio/devices/vfio0", self->fd));
+	self->b_fd = open("/dev/vfio/devices/vfio1", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->b_fd);
+	self->buf = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 0x5a, PAGE);
+	memset(self->buf + PAGE, 0xaa, PAGE);
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->buf, IOVA_SRC, RW));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->buf + PAGE, IOVA_DST, RW));
+}
+
+FIXTURE_TEARDOWN(group)
+{
+	close(self->b_fd);
+	edu_close(&self->a);
+	close(self->fd);
+}
+
+/* The group is owned by the first context: another one cannot bind. */
+TEST_F(group, one_context)
+{
+	unsigned int devid;
+	int other;
+
+	other = ioasid_open();
+	ASSERT_LE(0, other);
+	ASSERT_ERRNO(EBUSY, bind_device(self->b_fd, other, &devid));
+	close(other);
+	ASSERT_EQ(0, bind_device(self->b_fd, self->fd, &devid));
+	ASSERT_NE(self->a.devid, devid);
+}
+
+/* Devices of one group share an IOASID until the last one detaches. */
+TEST_F(group, one_ioasid)
+{
+	struct vfio_device_attach_ioasid rep = {
+		.argsz = sizeof(rep),
+		.flags = VFIO_DEVICE_ATTACH_IOASID_REPLACE,
+	};
+	struct edu b = { .fd = self->b_fd };
+	unsigned int other;
+
+	ASSERT_EQ(0, bind_device(self->b_fd, self->fd, &b.devid));
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &other));
+	ASSERT_EQ(0, edu_attach(&self->a, self->ioasid));
+	ASSERT_ERRNO(EBUSY, edu_attach(&b, other));
+	ASSERT_EQ(0, edu_attach(&b, self->ioasid));
+	/* Replacing one device would move its partner too: refused. */
+	rep.ioasid = other;
+	ASSERT_ERRNO(EBUSY, ioctl(self->a.fd, VFIO_DEVICE_ATTACH_IOASID, &rep));
+	/* a detaches; the group stays on the IOASID for b. */
+	ASSERT_EQ(0, edu_detach(&self->a));
+	ASSERT_TRUE(ram_to_dev(&self->a, IOVA_SRC));
+	ASSERT_TRUE(dev_to_ram(&self->a, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->buf + PAGE, 0x5a));
+	/* The last detach blocks the group. */
+	memset(self->buf + PAGE, 0xaa, PAGE);
+	ASSERT_EQ(0, edu_detach(&b));
+	ASSERT_TRUE(dev_to_ram(&self->a, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->buf + PAGE, 0xaa));
+	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
+}
+
+/* Pages pinned and charged to this process's mm, in KiB (VmPin). */
+static long vm_pin_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static bool sysfs_write(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, "1", 1) == 1;
+	close(fd);
+	return ok;
+}
+
+static void *remove_device(void *path)
+{
+	return sysfs_write(path) ? path : NULL;
+}
+
+static bool wait_for(const char *path, bool present)
+{
+	int ms;
+
+	for (ms = 0; ms < 10000; ms += 10) {
+		if (!access(path, F_OK) == present)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * The device is removed through sysfs while attached, with memory mapped
+ * and DMA done.  The removal waits for the device file: closing it
+ * detaches and unbinds, so the IOASID is free again, and only then is
+ * the device gone.  A rescan brings it back, and it works: the tests
+ * that follow use it again.
+ */
+TEST(sysfs_remove_while_attached)
+{
+	IOASID_CMD(ioasid_alloc, alloc);
+	const char *remove = "/sys/class/vfio-dev/vfio0/device/remove";
+	const char *cdev = "/dev/vfio/devices/vfio0";
+	pthread_t remover;
+	struct edu dev;
+	uint8_t *buf;
+	void *ret;
+	int fd;
+
+	if (access(cdev, F_OK))
+		SKIP(return, "no edu device bound to vfio-pci");
+	fd = ioasid_open();
+	ASSERT_LE(0, fd);
+	alloc.flags = IOASID_ALLOC_ACCOUNT_MM;
+	ASSERT_EQ(0, ioctl(fd, IOASID_ALLOC, &alloc));
+	ASSERT_EQ(0, edu_open(&dev, cdev, fd));
+	buf = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0x77, PAGE);
+	memset(buf + PAGE, 0xaa, PAGE);
+	ASSERT_EQ(0, map(fd, alloc.out_ioasid, buf, IOVA_SRC, RW));
+	ASSERT_EQ(0, map(fd, alloc.out_ioasid, buf + PAGE, IOVA_DST, RW));
+	ASSERT_EQ(0, edu_attach(&dev, alloc.out_ioasid));
+	ASSERT_TRUE(ram_to_dev(&dev, IOVA_SRC));
+	ASSERT_TRUE(dev_to_ram(&dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(buf + PAGE, 0x77));
+	ASSERT_EQ(2 * PAGE / 1024, vm_pin_kb());
+
+	ASSERT_EQ(0, pthread_create(&remover, NULL, remove_device,
+				    (void *)remove));
+	/* VFIO holds the removal while the device file is open. */
+	usleep(500000);
+	ASSERT_EQ(EBUSY, pthread_tryjoin_np(remover, &ret));
+	ASSERT_ERRNO(EBUSY, ioasid_destroy(fd, alloc.out_ioasid));
+	edu_close(&dev);
+	ASSERT_EQ(0, pthread_join(remover, &ret));
+	ASSERT_EQ((void *)remove, ret);
+	ASSERT_TRUE(wait_for(cdev, false));
+
+	/* Detached: the IOASID can go, and its pages with it. */
+	ASSERT_EQ(0, ioasid_destroy(fd, alloc.out_ioasid));
+	ASSERT_EQ(0, vm_pin_kb());
+
+	ASSERT_TRUE(sysfs_write("/sys/bus/pci/rescan"));
+	ASSERT_TRUE(wait_for(cdev, true));
+	ASSERT_EQ(0, ioasid_alloc(fd, &alloc.out_ioasid));
+	ASSERT_EQ(0, edu_open(&dev, cdev, fd));
+	ASSERT_EQ(0, map(fd, alloc.out_ioasid, buf, IOVA_SRC, RW));
+	ASSERT_EQ(0, map(fd, alloc.out_ioasid, buf + PAGE, IOVA_DST, RW));
+	ASSERT_EQ(0, edu_attach(&dev, alloc.out_ioasid));
+	memset(buf + PAGE, 0xaa, PAGE);
+	ASSERT_TRUE(ram_to_dev(&dev, IOVA_SRC));
+	ASSERT_TRUE(dev_to_ram(&dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(buf + PAGE, 0x77));
+	edu_close(&dev);
+	close(fd);
 	munmap(buf, 2 * PAGE);
 }
 
