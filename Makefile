@@ -16,9 +16,10 @@ PROG_INPUTS := $(shell find tools include/uapi -type f 2>/dev/null) $(H)/progs.s
 
 TREE_STAMP := $(OUT)/tree-state/assembled
 KERNEL := $(OUT)/build-test/arch/x86/boot/bzImage
+BENCH_KERNEL := $(OUT)/build-bench/arch/x86/boot/bzImage
 PROGS_STAMP := $(OUT)/progs/.built
 
-.PHONY: help deps tree kernel progs check run shell vm lint clean distclean
+.PHONY: help deps tree kernel progs check run shell vm lint bench clean distclean
 
 help:
 	@echo "make run        build, boot the VM and walk through what a VMM does"
@@ -29,6 +30,8 @@ help:
 	@echo "make tree       the patched kernel tree, in $(OUT)/linux"
 	@echo "make kernel     build the test kernel"
 	@echo "make lint       checkpatch --strict and kernel-doc on the new files"
+	@echo "make bench      time /dev/ioasid against iommufd and VFIO type1 (bench kernel);"
+	@echo "                prints a table and the paths of bench.csv and bench.svg"
 	@echo "make clean / distclean"
 
 deps:
@@ -68,8 +71,16 @@ shell: progs
 vm: progs
 	@EXTRA="$(EXTRA)" CMD="$(CMD)" $(H)/vm.sh $(OUT) test custom
 
+$(BENCH_KERNEL): $(TREE_STAMP) $(KERNEL_INPUTS)
+	@$(H)/kernel.sh $(OUT) bench
+	@touch $@
+
+bench: tree $(BENCH_KERNEL)
+	@$(H)/bench.sh $(OUT)
+
 clean:
-	rm -rf $(OUT)/build-* $(OUT)/progs $(OUT)/selftests $(OUT)/tools $(OUT)/vm $(OUT)/logs
+	rm -rf $(OUT)/build-* $(OUT)/progs $(OUT)/selftests $(OUT)/tools $(OUT)/vm $(OUT)/logs \
+		$(OUT)/bench
 
 distclean:
 	rm -rf $(OUT)

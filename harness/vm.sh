@@ -8,7 +8,9 @@
 #        EXTRA=DIR CMD='prog args' harness/vm.sh OUT_DIR FLAVOUR custom
 #
 # A suite is harness/suites/SUITE.sh: the VM shape (devices, snoop-control,
-# memory, kernel command line) and the programs to run.  The run fails on
+# memory, kernel command line) and the programs to run.  The bench kernel
+# runs the suites of harness/bench/ instead, with the programs that
+# harness/bench.sh built for it rather than the selftests.  The run fails on
 # a failed test, a program that exits non-zero, any kernel splat on the
 # console, a kmemleak report, a QEMU error, or the timeout.  Logs are kept
 # in OUT_DIR/logs/SUITE.console.log and OUT_DIR/logs/SUITE.ktap.
@@ -24,6 +26,12 @@ logs=$out/logs
 console=$logs/$suite.console.log
 ktap=$logs/$suite.ktap
 stage=$out/vm/$suite
+suites=$repo/harness/suites
+progs=$out/progs
+if [ "$flavour" = bench ]; then
+	suites=$repo/harness/bench
+	progs=$out/bench/progs
+fi
 
 # The VM shape; a suite file overrides what it needs.
 DEVICES="-device edu"
@@ -43,7 +51,7 @@ custom)
 	[ -n "${CMD:-}" ] || { echo "vm: custom needs CMD='...'" >&2; exit 2; }
 	RUN=$CMD; VFIO_EDU=1 ;;
 *)	# shellcheck source=/dev/null
-	. "$repo/harness/suites/$suite.sh" ;;
+	. "$suites/$suite.sh" ;;
 esac
 
 [ -f "$kernel" ] || { echo "vm: no kernel at $kernel (make kernel)" >&2; exit 2; }
@@ -56,7 +64,7 @@ pack() {
 	mkdir -p "$stage/root"/{bin,dev,proc,sys,tmp,tests,extra}
 	cp /bin/busybox "$stage/root/bin/busybox"
 	cp "$repo/harness/guest/init" "$stage/root/init"
-	cp "$out"/progs/* "$stage/root/tests/"
+	cp "$progs"/* "$stage/root/tests/"
 	if [ -n "${EXTRA:-}" ]; then
 		cp -r "$EXTRA"/. "$stage/root/extra/"
 	fi
@@ -88,7 +96,7 @@ qemu_cmd() {
 # What to echo while the suite runs: the result lines, or all of it.
 show() {
 	if [ "$SHOW" = all ]; then
-		sed -u -n '/^### kmemleak/q; /^### /!p'
+		sed -u -n '/^### \(kmemleak\|dmesg\)/q; /^### /!p'
 		cat > /dev/null
 	else
 		grep --line-buffered -E '^(ok|not ok) |^# (FAIL|SKIP)|^### (exit|bind)' |

@@ -1,0 +1,9 @@
+# 'make bench' (harness/bench.sh): /dev/ioasid, iommufd and VFIO type1 on
+# one edu device behind the emulated VT-d, and the pin-only floor.  3 GiB
+# holds the 1 GiB cases with their huge pages reserved one case at a time.
+DEVICES="-device edu"
+VFIO_EDU=1
+MEM=3G
+RUN="ioasid-bench"
+SHOW=all
+TIMEOUT=780

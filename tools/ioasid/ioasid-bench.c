@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioasid-bench: /dev/ioasid against its peers, iommufd and VFIO type1,
+ * with the same device behind the same IOMMU, and against the cost of
+ * only pinning the same memory (the kernel's gup_test), in one run.
+ * 'make bench' boots the bench kernel and runs it.
+ *
+ * A case runs each of its implementations once per round, and the one
+ * that goes first rotates from round to round, so that whatever drifts
+ * during the run (the host's load, under TCG above all) falls on all of
+ * them alike.  Each implementation is set up afresh for each iteration,
+ * outside the timed part: a VFIO device cannot be bound through its cdev
+ * while its group is open, nor its group opened while the cdev is bound.
+ *
+ * Prints "case,impl,median_us,iterations" lines on stdout.  Progress,
+ * notes ("# ...") and errors go to stderr.  An implementation that fails
+ * a case gets no line for it, and the exit status is 1.
+ *
+ * usage: ioasid-bench [-n ITERATIONS]   (default: each case's own)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/ioasid.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "../../drivers/iommu/ioasid/ioasid_test.h"
+#include "../../mm/gup_test.h"
+
+#define SZ_4K		0x1000UL
+#define SZ_64K		0x10000UL
+#define SZ_2M		0x200000UL
+#define SZ_32M		0x2000000UL
+#define SZ_64M		0x4000000UL
+#define SZ_256M		0x10000000UL
+#define SZ_1G		0x40000000UL
+
+/*
+ * Clear of the MSI window and of anything else VT-d reserves below 4 GiB,
+ * and 1 GiB aligned, so that huge pages can be mapped by huge IOPTEs.
+ */
+#define IOVA_BASE	(4 * SZ_1G)
+#define SMALL_MAPS	10000
+/* gup_test hands its flags to GUP as they are: the kernel's values. */
+#define FOLL_WRITE	0x1
+#define FOLL_LONGTERM	0x100
+
+#define VFIO_CDEV	"/dev/vfio/devices/vfio0"
+#define VFIO_CDEV_GROUP	"/sys/class/vfio-dev/vfio0/device/iommu_group"
+#define GUP_TEST	"/sys/kernel/debug/gup_test"
+#define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+
+enum impl { IMPL_IOASID, IMPL_IOMMUFD, IMPL_TYPE1, IMPL_FLOOR };
+
+static const char * const impl_name[] = {
+	[IMPL_IOASID] = "ioasid",
+	[IMPL_IOMMUFD] = "iommufd",
+	[IMPL_TYPE1] = "type1",
+	[IMPL_FLOOR] = "floor",
+};
+
+/* One set-up implementation; mock devices live as long as the context. */
+struct session {
+	enum impl impl;
+	int fd;			/* /dev/ioasid, /dev/iommu, container, gup_test */
+	int dev;		/* the device cdev, the type1 group, or -1 */
+	unsigned int ioas;	/* the IOASID or the IOAS */
+	unsigned int mock_dev;	/* the first mock device, if any */
+};
+
+/* One row of a case: an implementation, and how it is set up. */
+struct variant {
+	const char *row;	/* the case column, when not the case's name */
+	enum impl impl;
+	unsigned int mock_iommus;	/* mock devices instead of the edu */
+};
+
+static const struct variant peers[] = {
+	{ .impl = IMPL_IOASID },
+	{ .impl = IMPL_IOMMUFD },
+	{ .impl = IMPL_TYPE1 },
+	{ .impl = IMPL_FLOOR },
+};
+
+/* The same IOASID code with one and with two IOMMU domains to fill. */
+static const struct variant mock_domains[] = {
+	{ .row = "one_domain_mock_64M", .impl = IMPL_IOASID, .mock_iommus = 1 },
+	{ .row = "two_domains_mock_64M", .impl = IMPL_IOASID, .mock_iommus = 2 },
+};
+
+#define MAX_VARIANTS	4
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+enum backing { BACK_NONE, BACK_4K, BACK_THP, BACK_HUGETLB };
+
+struct work {
+	char *va;
+	size_t len;
+	void *map;		/* what to munmap */
+	size_t map_len;
+};
+
+struct bench_case {
+	const char *name;
+	enum backing backing;
+	size_t len;
+	int (*iter)(struct session *s, const struct work *w, double *us);
+	const struct variant *variants;
+	unsigned int nr_variants;
+	unsigned int rounds;
+	bool unattached;	/* set up with the device bound, not attached */
+};
+
+static char group_path[300];
+static const char *failed_call;
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* An ioctl that remembers its name when it fails, for the error line. */
+static int call(int fd, unsigned long req, void *arg, const char *name)
+{
+	int rc = ioctl(fd, req, arg);
+
+	if (rc)
+		failed_call = name;
+	return rc;
+}
+
+static int open_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		failed_call = path;
+	return fd;
+}
+
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "# ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+}
+
+static int mock_device(struct session *s, unsigned int iommu)
+{
+	struct ioasid_test add = { .size = sizeof(add) };
+	struct ioasid_test at = { .size = sizeof(at) };
+
+	add.op = IOASID_TEST_OP_MOCK_DEVICE;
+	add.mock_device.iommu = iommu;
+	add.mock_device.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G;
+	add.mock_device.aperture_last = UINT64_MAX;
+	if (call(s->fd, IOASID_TEST, &add, "IOASID_TEST_OP_MOCK_DEVICE"))
+		return -1;
+	if (!iommu)
+		s->mock_dev = add.mock_device.out_dev_id;
+	at.op = IOASID_TEST_OP_ATTACH;
+	at.attach.dev_id = add.mock_device.out_dev_id;
+	at.attach.ioasid = s->ioas;
+	return call(s->fd, IOASID_TEST, &at, "IOASID_TEST_OP_ATTACH");
+}
+
+static int dev_attach(struct session *s)
+{
+	struct vfio_device_attach_iommufd_pt pt = { .argsz = sizeof(pt) };
+	struct vfio_device_attach_ioasid at = { .argsz = sizeof(at) };
+	int container = s->fd;
+
+	switch (s->impl) {
+	case IMPL_IOASID:
+		at.ioasid = s->ioas;
+		return call(s->dev, VFIO_DEVICE_ATTACH_IOASID, &at,
+			    "VFIO_DEVICE_ATTACH_IOASID");
+	case IMPL_IOMMUFD:
+		pt.pt_id = s->ioas;
+		return call(s->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &pt,
+			    "VFIO_DEVICE_ATTACH_IOMMUFD_PT");
+	case IMPL_TYPE1:
+		/* Type1 allocates and attaches its domain at SET_IOMMU. */
+		if (call(s->dev, VFIO_GROUP_SET_CONTAINER, &container,
+			 "VFIO_GROUP_SET_CONTAINER"))
+			return -1;
+		return call(s->fd, VFIO_SET_IOMMU, (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU,
+			    "VFIO_SET_IOMMU");
+	default:
+		return 0;
+	}
+}
+
+static int dev_detach(struct session *s)
+{
+	struct vfio_device_detach_iommufd_pt pt = { .argsz = sizeof(pt) };
+	struct vfio_device_detach_ioasid de = { .argsz = sizeof(de) };
+
+	switch (s->impl) {
+	case IMPL_IOASID:
+		return call(s->dev, VFIO_DEVICE_DETACH_IOASID, &de,
+			    "VFIO_DEVICE_DETACH_IOASID");
+	case IMPL_IOMMUFD:
+		return call(s->dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &pt,
+			    "VFIO_DEVICE_DETACH_IOMMUFD_PT");
+	case IMPL_TYPE1:
+		return call(s->dev, VFIO_GROUP_UNSET_CONTAINER, NULL,
+			    "VFIO_GROUP_UNSET_CONTAINER");
+	default:
+		return 0;
+	}
+}
+
+static int ioasid_open(struct session *s)
+{
+	struct vfio_device_bind_ioasid_fd bind = { .argsz = sizeof(bind) };
+	struct ioasid_alloc alloc = { .size = sizeof(alloc) };
+
+	s->fd = open_file("/dev/ioasid");
+	if (s->fd < 0 || call(s->fd, IOASID_ALLOC, &alloc, "IOASID_ALLOC"))
+		return -1;
+	s->ioas = alloc.out_ioasid;
+	s->dev = open_file(VFIO_CDEV);
+	if (s->dev < 0)
+		return -1;
+	bind.ioasid_fd = s->fd;
+	return call(s->dev, VFIO_DEVICE_BIND_IOASID_FD, &bind,
+		    "VFIO_DEVICE_BIND_IOASID_FD");
+}
+
+static int iommufd_open(struct session *s)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+	s->fd = open_file("/dev/iommu");
+	if (s->fd < 0 ||
+	    call(s->fd, IOMMU_IOAS_ALLOC, &alloc, "IOMMU_IOAS_ALLOC"))
+		return -1;
+	s->ioas = alloc.out_ioas_id;
+	s->dev = open_file(VFIO_CDEV);
+	if (s->dev < 0)
+		return -1;
+	bind.iommufd = s->fd;
+	return call(s->dev, VFIO_DEVICE_BIND_IOMMUFD, &bind,
+		    "VFIO_DEVICE_BIND_IOMMUFD");
+}
+
+/* Keeps errno, which tells why the session is being closed, if it failed. */
+static void session_close(struct session *s)
+{
+	int err = errno;
+
+	/* The device file first: it holds the context it is bound to. */
+	if (s->dev >= 0)
+		close(s->dev);
+	if (s->fd >= 0)
+		close(s->fd);
+	errno = err;
+}
+
+static int session_open(struct session *s, const struct variant *v,
+			bool attach)
+{
+	struct ioasid_alloc alloc = { .size = sizeof(alloc) };
+	unsigned int i;
+	int rc = 0;
+
+	*s = (struct session){ .impl = v->impl, .fd = -1, .dev = -1 };
+	if (v->mock_iommus) {
+		s->fd = open_file("/dev/ioasid");
+		if (s->fd < 0 ||
+		    call(s->fd, IOASID_ALLOC, &alloc, "IOASID_ALLOC"))
+			goto fail;
+		s->ioas = alloc.out_ioasid;
+		for (i = 0; i < v->mock_iommus; i++)
+			if (mock_device(s, i))
+				goto fail;
+		return 0;
+	}
+	switch (v->impl) {
+	case IMPL_IOASID:
+		rc = ioasid_open(s);
+		break;
+	case IMPL_IOMMUFD:
+		rc = iommufd_open(s);
+		break;
+	case IMPL_TYPE1:
+		s->dev = open_file(group_path);
+		if (s->dev >= 0)
+			s->fd = open_file("/dev/vfio/vfio");
+		rc = s->fd < 0;
+		break;
+	case IMPL_FLOOR:
+		s->fd = open_file(GUP_TEST);
+		rc = s->fd < 0;
+		break;
+	}
+	if (!rc && (!attach || !dev_attach(s)))
+		return 0;
+fail:
+	session_close(s);
+	return -1;
+}
+
+static int dma_map(struct session *s, void *va, size_t len, uint64_t iova)
+{
+	struct vfio_iommu_type1_dma_map t1 = { .argsz = sizeof(t1) };
+	struct iommu_ioas_map im = { .size = sizeof(im) };
+	struct ioasid_map m = { .size = sizeof(m) };
+
+	switch (s->impl) {
+	case IMPL_IOASID:
+		m.flags = IOASID_MAP_READ | IOASID_MAP_WRITE |
+			  IOASID_MAP_FIXED_IOVA;
+		m.ioasid = s->ioas;
+		m.user_va = (uintptr_t)va;
+		m.length = len;
+		m.iova = iova;
+		return call(s->fd, IOASID_MAP, &m, "IOASID_MAP");
+	case IMPL_IOMMUFD:
+		im.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			   IOMMU_IOAS_MAP_FIXED_IOVA;
+		im.ioas_id = s->ioas;
+		im.user_va = (uintptr_t)va;
+		im.length = len;
+		im.iova = iova;
+		return call(s->fd, IOMMU_IOAS_MAP, &im, "IOMMU_IOAS_MAP");
+	case IMPL_TYPE1:
+		t1.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+		t1.vaddr = (uintptr_t)va;
+		t1.iova = iova;
+		t1.size = len;
+		return call(s->fd, VFIO_IOMMU_MAP_DMA, &t1,
+			    "VFIO_IOMMU_MAP_DMA");
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+static int dma_unmap(struct session *s, uint64_t iova, size_t len)
+{
+	struct vfio_iommu_type1_dma_unmap t1 = { .argsz = sizeof(t1) };
+	struct iommu_ioas_unmap iu = { .size = sizeof(iu) };
+	struct ioasid_unmap u = { .size = sizeof(u) };
+
+	switch (s->impl) {
+	case IMPL_IOASID:
+		u.ioasid = s->ioas;
+		u.iova = iova;
+		u.length = len;
+		return call(s->fd, IOASID_UNMAP, &u, "IOASID_UNMAP");
+	case IMPL_IOMMUFD:
+		iu.ioas_id = s->ioas;
+		iu.iova = iova;
+		iu.length = len;
+		return call(s->fd, IOMMU_IOAS_UNMAP, &iu, "IOMMU_IOAS_UNMAP");
+	case IMPL_TYPE1:
+		t1.iova = iova;
+		t1.size = len;
+		return call(s->fd, VFIO_IOMMU_UNMAP_DMA, &t1,
+			    "VFIO_IOMMU_UNMAP_DMA");
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+/*
+ * Pin the range long term and unpin it, writable as the peers pin it.
+ * gup_test reports how long the pinning and the unpinning took, apart
+ * from the check it makes of every page in between.  Its fast-path
+ * benchmark is the one that takes FOLL_LONGTERM as /dev/ioasid and
+ * iommufd pin: PIN_LONGTERM_BENCHMARK goes through the slow path, which
+ * costs more than what it would be the floor of.
+ */
+static int pin_unpin(int fd, void *va, size_t len, double *us)
+{
+	struct gup_test gup = {
+		.addr = (uintptr_t)va,
+		.size = len,
+		.nr_pages_per_call = len / SZ_4K,
+		.gup_flags = FOLL_WRITE | FOLL_LONGTERM,
+	};
+
+	if (call(fd, PIN_FAST_BENCHMARK, &gup, "PIN_FAST_BENCHMARK"))
+		return -1;
+	if (gup.size != len) {
+		failed_call = "PIN_FAST_BENCHMARK (short)";
+		errno = EFAULT;
+		return -1;
+	}
+	*us = gup.get_delta_usec + gup.put_delta_usec;
+	return 0;
+}
+
+/* Map the whole buffer in one call, then unmap it. */
+static int iter_map_unmap(struct session *s, const struct work *w, double *us)
+{
+	double t;
+
+	if (s->impl == IMPL_FLOOR)
+		return pin_unpin(s->fd, w->va, w->len, us);
+	t = now_us();
+	if (dma_map(s, w->va, w->len, IOVA_BASE) ||
+	    dma_unmap(s, IOVA_BASE, w->len))
+		return -1;
+	*us = now_us() - t;
+	return 0;
+}
+
+/*
+ * What an emulated vIOMMU does: one call per 4 KiB page mapped, then one
+ * per page unmapped.  Its floor is one gup_test call per page, timed
+ * whole, since the system call is part of the cost of that pattern.
+ */
+static int iter_small(struct session *s, const struct work *w, double *us)
+{
+	double t = now_us(), ignored;
+	unsigned int i;
+
+	for (i = 0; i < SMALL_MAPS; i++) {
+		if (s->impl == IMPL_FLOOR) {
+			if (pin_unpin(s->fd, w->va + i * SZ_4K, SZ_4K, &ignored))
+				return -1;
+		} else if (dma_map(s, w->va + i * SZ_4K, SZ_4K,
+				   IOVA_BASE + i * SZ_4K)) {
+			return -1;
+		}
+	}
+	for (i = 0; i < SMALL_MAPS && s->impl != IMPL_FLOOR; i++)
+		if (dma_unmap(s, IOVA_BASE + i * SZ_4K, SZ_4K))
+			return -1;
+	*us = now_us() - t;
+	return 0;
+}
+
+static int iter_attach_detach(struct session *s, const struct work *w,
+			      double *us)
+{
+	double t = now_us();
+
+	if (dev_attach(s) || dev_detach(s))
+		return -1;
+	*us = now_us() - t;
+	return 0;
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			kb = atol(line + strlen(key));
+	fclose(f);
+	return kb;
+}
+
+static int set_hugepages(unsigned long n)
+{
+	FILE *f = fopen(NR_HUGEPAGES, "w");
+	int rc;
+
+	if (!f)
+		return -1;
+	rc = fprintf(f, "%lu\n", n) < 0;
+	return fclose(f) || rc ? -1 : 0;
+}
+
+/*
+ * The memory a case maps, faulted in before any timing.  4 KiB pages are
+ * kept from THP, which may be on for all memory.
+ */
+static int work_alloc(const struct bench_case *c, struct work *w)
+{
+	long thp_kb = meminfo_kb("AnonHugePages:");
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	size_t off;
+
+	*w = (struct work){ .len = c->len };
+	if (c->backing == BACK_NONE)
+		return 0;
+	w->map_len = c->len;
+	if (c->backing == BACK_THP)
+		w->map_len += SZ_2M;	/* room to align to 2 MiB */
+	if (c->backing == BACK_HUGETLB) {
+		if (set_hugepages(c->len / SZ_2M)) {
+			note("error: %s: cannot reserve %zu huge pages: %s",
+			     c->name, c->len / SZ_2M, strerror(errno));
+			return -1;
+		}
+		flags |= MAP_HUGETLB | MAP_POPULATE;
+	}
+	w->map = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (w->map == MAP_FAILED) {
+		note("error: %s: mmap of %zu MiB: %s", c->name,
+		     w->map_len >> 20, strerror(errno));
+		w->map = NULL;
+		return -1;
+	}
+	w->va = (char *)(((uintptr_t)w->map + SZ_2M - 1) & ~(SZ_2M - 1));
+	if (c->backing != BACK_THP)
+		w->va = w->map;
+	if (c->backing != BACK_HUGETLB &&
+	    madvise(w->va, c->len, c->backing == BACK_THP ?
+		    MADV_HUGEPAGE : MADV_NOHUGEPAGE)) {
+		note("error: %s: madvise: %s", c->name, strerror(errno));
+		return -1;
+	}
+	for (off = 0; off < c->len; off += SZ_4K)
+		w->va[off] = 1;
+	if (c->backing == BACK_THP &&
+	    meminfo_kb("AnonHugePages:") - thp_kb < (long)(c->len >> 10)) {
+		note("error: %s: THP backs %ld of %zu KiB", c->name,
+		     meminfo_kb("AnonHugePages:") - thp_kb, c->len >> 10);
+		return -1;
+	}
+	return 0;
+}
+
+static void work_free(const struct bench_case *c, struct work *w)
+{
+	if (w->map)
+		munmap(w->map, w->map_len);
+	if (c->backing == BACK_HUGETLB)
+		set_hugepages(0);
+}
+
+/*
+ * What the IOMMU gets for huge pages: the real VT-d's page tables are out
+ * of reach, so map the same memory into a mock domain with 4 KiB, 2 MiB
+ * and 1 GiB IOPTEs and count what it holds.
+ */
+static void iopte_note(const struct bench_case *c, const struct work *w)
+{
+	struct ioasid_test dom = { .size = sizeof(dom) };
+	struct ioasid_test pte = { .size = sizeof(pte) };
+	struct session s;
+
+	if (session_open(&s, &mock_domains[0], true))
+		goto fail;
+	if (dma_map(&s, w->va, w->len, IOVA_BASE))
+		goto fail_close;
+	dom.op = IOASID_TEST_OP_MOCK_DOMAIN;
+	dom.mock_domain.dev_id = s.mock_dev;
+	pte.op = IOASID_TEST_OP_MOCK_PTE;
+	pte.mock_pte.dev_id = s.mock_dev;
+	pte.mock_pte.iova = IOVA_BASE;
+	if (call(s.fd, IOASID_TEST, &dom, "IOASID_TEST_OP_MOCK_DOMAIN") ||
+	    call(s.fd, IOASID_TEST, &pte, "IOASID_TEST_OP_MOCK_PTE"))
+		goto fail_close;
+	note("iopte %s: %llu IOPTEs, the first of %llu KiB (mock domain)",
+	     c->name, (unsigned long long)dom.mock_domain.out_ptes,
+	     (unsigned long long)pte.mock_pte.out_pgsize >> 10);
+	session_close(&s);
+	return;
+fail_close:
+	session_close(&s);
+fail:
+	note("error: %s: IOPTE check: %s: %s", c->name, failed_call,
+	     strerror(errno));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Run one case; returns the number of its rows that failed. */
+static int run_case(const struct bench_case *c, unsigned int rounds)
+{
+	unsigned int nv = c->nr_variants, r, k, i;
+	bool failed[MAX_VARIANTS] = { false };
+	const struct variant *v;
+	double t0 = now_us();
+	struct session s;
+	struct work w;
+	double *us;
+	int bad = 0;
+
+	us = calloc(nv * rounds, sizeof(*us));
+	if (!us)
+		return nv;
+	if (work_alloc(c, &w)) {
+		work_free(c, &w);
+		free(us);
+		return nv;
+	}
+	if (c->backing == BACK_THP || c->backing == BACK_HUGETLB)
+		iopte_note(c, &w);
+	for (r = 0; r < rounds; r++) {
+		for (k = 0; k < nv; k++) {
+			i = (r + k) % nv;
+			v = &c->variants[i];
+			if (failed[i])
+				continue;
+			if (session_open(&s, v, !c->unattached)) {
+				failed[i] = true;
+			} else {
+				failed[i] = c->iter(&s, &w, &us[i * rounds + r]);
+				session_close(&s);
+			}
+			if (failed[i])
+				note("error: %s: %s: %s: %s",
+				     v->row ?: c->name, impl_name[v->impl],
+				     failed_call, strerror(errno));
+		}
+	}
+	for (i = 0; i < nv; i++) {
+		v = &c->variants[i];
+		if (failed[i]) {
+			bad++;
+			continue;
+		}
+		printf("%s,%s,%.1f,%u\n", v->row ?: c->name, impl_name[v->impl],
+		       median(&us[i * rounds], rounds), rounds);
+	}
+	note("%s: %u rounds in %.1f s", c->name, rounds,
+	     (now_us() - t0) / 1e6);
+	work_free(c, &w);
+	free(us);
+	return bad;
+}
+
+#define MAP_UNMAP(what, back, size, n)					\
+	{ .name = what, .backing = back, .len = size, .iter = iter_map_unmap, \
+	  .variants = peers, .nr_variants = 4, .rounds = n }
+
+static const struct bench_case cases[] = {
+	{ .name = "attach_detach", .iter = iter_attach_detach,
+	  .variants = peers, .nr_variants = 3, .rounds = 51,
+	  .unattached = true },
+	/* Huge pages first, while memory is least fragmented. */
+	MAP_UNMAP("map_unmap_hugetlb_2M", BACK_HUGETLB, SZ_2M, 51),
+	MAP_UNMAP("map_unmap_hugetlb_256M", BACK_HUGETLB, SZ_256M, 41),
+	MAP_UNMAP("map_unmap_hugetlb_1G", BACK_HUGETLB, SZ_1G, 21),
+	MAP_UNMAP("map_unmap_thp_2M", BACK_THP, SZ_2M, 51),
+	MAP_UNMAP("map_unmap_thp_256M", BACK_THP, SZ_256M, 41),
+	MAP_UNMAP("map_unmap_thp_1G", BACK_THP, SZ_1G, 21),
+	MAP_UNMAP("map_unmap_4k_4K", BACK_4K, SZ_4K, 101),
+	MAP_UNMAP("map_unmap_4k_64K", BACK_4K, SZ_64K, 101),
+	MAP_UNMAP("map_unmap_4k_2M", BACK_4K, SZ_2M, 51),
+	MAP_UNMAP("map_unmap_4k_32M", BACK_4K, SZ_32M, 41),
+	MAP_UNMAP("map_unmap_4k_256M", BACK_4K, SZ_256M, 41),
+	MAP_UNMAP("map_unmap_4k_1G", BACK_4K, SZ_1G, 21),
+	{ .name = "small_10000x4k", .backing = BACK_4K,
+	  .len = SMALL_MAPS * SZ_4K, .iter = iter_small,
+	  .variants = peers, .nr_variants = 4, .rounds = 31 },
+	{ .name = "mock_64M", .backing = BACK_4K, .len = SZ_64M,
+	  .iter = iter_map_unmap, .variants = mock_domains, .nr_variants = 2,
+	  .rounds = 41 },
+};
+
+/* The edu's group, for type1: the cdev and the group name one device. */
+static int find_group(void)
+{
+	char link[256];
+	ssize_t n;
+	char *p;
+
+	n = readlink(VFIO_CDEV_GROUP, link, sizeof(link) - 1);
+	if (n < 0)
+		return -1;
+	link[n] = '\0';
+	p = strrchr(link, '/');
+	snprintf(group_path, sizeof(group_path), "/dev/vfio/%s",
+		 p ? p + 1 : link);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i, iterations = 0;
+	int opt, bad = 0;
+
+	while ((opt = getopt(argc, argv, "n:")) != -1) {
+		if (opt != 'n' || atoi(optarg) < 1) {
+			fprintf(stderr, "usage: %s [-n ITERATIONS]\n", argv[0]);
+			return 2;
+		}
+		iterations = atoi(optarg);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (find_group()) {
+		fprintf(stderr, "ioasid-bench: no VFIO device at %s: %s\n",
+			VFIO_CDEV, strerror(errno));
+		return 1;
+	}
+	note("ioasid-bench: %s, type1 through %s; medians of wall-clock us",
+	     VFIO_CDEV, group_path);
+	printf("case,impl,median_us,iterations\n");
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		bad += run_case(&cases[i], iterations ?: cases[i].rounds);
+	return bad ? 1 : 0;
+}
