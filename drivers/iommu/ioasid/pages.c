@@ -20,6 +20,12 @@
 
 /* Pages pinned per pin_user_pages_fast() call: one page of pointers. */
 #define PIN_BATCH (PAGE_SIZE / sizeof(struct page *))
+/*
+ * Small maps, the pattern of an emulated IOMMU, pin through an array on
+ * the stack: allocating a page for a handful of pointers would cost
+ * about as much as the pinning.
+ */
+#define PIN_SMALL_BATCH 16
 
 /*
  * Charge @npages to RLIMIT_MEMLOCK, in the user's or the mm's count.  The
@@ -114,20 +120,23 @@ static void ioasid_pages_unpin(struct ioasid_pages *pages)
 static int ioasid_pages_pin(struct ioasid_pages *pages, unsigned long uaddr)
 {
 	unsigned int gup_flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
-	unsigned long done = 0, i;
-	struct page **batch;
+	struct page *small_batch[PIN_SMALL_BATCH], **batch = small_batch;
+	unsigned long batch_len = PIN_SMALL_BATCH, done = 0, i;
 	int rc = 0, n;
 
-	batch = (struct page **)__get_free_page(GFP_KERNEL);
-	if (!batch)
-		return -ENOMEM;
+	if (pages->npages > PIN_SMALL_BATCH) {
+		batch = (struct page **)__get_free_page(GFP_KERNEL);
+		if (!batch)
+			return -ENOMEM;
+		batch_len = PIN_BATCH;
+	}
 	while (done < pages->npages) {
 		if (ioasid_should_fail()) {
 			rc = -ENOMEM;
 			break;
 		}
 		n = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
-					min(pages->npages - done, PIN_BATCH),
+					min(pages->npages - done, batch_len),
 					gup_flags, batch);
 		if (n <= 0) {
 			rc = n ? n : -EFAULT;
@@ -150,7 +159,8 @@ static int ioasid_pages_pin(struct ioasid_pages *pages, unsigned long uaddr)
 			break;
 		}
 	}
-	free_page((unsigned long)batch);
+	if (batch != small_batch)
+		free_page((unsigned long)batch);
 	if (rc)
 		ioasid_pages_unpin(pages);
 	return rc;

@@ -329,9 +329,12 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 		ioasid_pages_put(pages);
 		goto out_put;
 	}
-	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		ioasid_space_remove_mapping(space, cmd->iova, pages);
+	/* A fixed IOVA is already what user space has: nothing to tell. */
+	if (!(cmd->flags & IOASID_MAP_FIXED_IOVA)) {
+		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+		if (rc)
+			ioasid_space_remove_mapping(space, cmd->iova, pages);
+	}
 out_put:
 	ioasid_space_put(space);
 	return rc;
@@ -459,6 +462,7 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_unmap *cmd = ucmd->cmd;
 	unsigned long iova = 0, last = ULONG_MAX;
+	u64 __user *ulength;
 	struct ioasid_mapping *m, *tmp;
 	struct ioasid_space *space;
 	u64 unmapped = 0;
@@ -480,12 +484,13 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	}
 	/*
 	 * Unmapping cannot be undone: make sure the answer can be written
-	 * back before changing anything.  (The size check guarantees that
-	 * the caller's struct reaches @length.)
+	 * back before changing anything, by writing the length the caller
+	 * expects.  (The size check guarantees that the caller's struct
+	 * reaches @length.)
 	 */
-	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		return rc;
+	ulength = &((struct ioasid_unmap __user *)ucmd->ubuffer)->length;
+	if (put_user(cmd->length, ulength))
+		return -EFAULT;
 
 	space = ioasid_space_get(ucmd, cmd->ioasid);
 	if (IS_ERR(space))
@@ -504,8 +509,8 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	ioasid_space_put(space);
 	if (rc)
 		return rc;
-	/* Only the length changes, and the probe showed it is writable. */
-	if (put_user(unmapped, &((struct ioasid_unmap __user *)ucmd->ubuffer)->length))
+	/* The probe showed the length writable; it usually holds already. */
+	if (unmapped != cmd->length && put_user(unmapped, ulength))
 		return -EFAULT;
 	return 0;
 }

@@ -159,7 +159,9 @@ enum ioasid_map_flags {
  * @user_va: Start of the user memory, page aligned
  * @length: Bytes to map, a non-zero multiple of the page size
  * @iova: With IOASID_MAP_FIXED_IOVA the IOVA to map at, page aligned.
- *        Output: the IOVA of the mapping.
+ *        Otherwise output: the IOVA the kernel chose.  (With
+ *        IOASID_MAP_FIXED_IOVA the struct is not written back, which
+ *        spares the calls of an emulated IOMMU a copy each.)
  *
  * Pins the user memory, charges it to RLIMIT_MEMLOCK and maps it into
  * every IOMMU domain that backs the IOASID, now and later.  The mapping
