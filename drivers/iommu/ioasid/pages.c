@@ -68,12 +68,47 @@ static void ioasid_pages_uncharge(struct ioasid_pages *pages)
 		atomic_long_sub(pages->npages, &pages->user->locked_vm);
 }
 
+/* Make room for @cap runs. */
+static int ioasid_pages_grow(struct ioasid_pages *pages, size_t cap)
+{
+	struct ioasid_pfn_run *grown;
+
+	if (pages->runs == &pages->first_run) {
+		grown = kvmalloc_array(cap, sizeof(*grown), GFP_KERNEL_ACCOUNT);
+		if (grown)
+			grown[0] = pages->first_run;
+	} else {
+		grown = kvrealloc(pages->runs, cap * sizeof(*grown),
+				  GFP_KERNEL_ACCOUNT);
+	}
+	if (!grown)
+		return -ENOMEM;
+	pages->runs = grown;
+	pages->runs_cap = cap;
+	return 0;
+}
+
+/*
+ * Size the runs for the whole range as its first @n pages, already
+ * recorded, suggest, rather than doubling all the way: memory of 4 KiB
+ * pages has about a run per page, and a large map would otherwise copy
+ * its runs again and again.
+ */
+static int ioasid_pages_presize(struct ioasid_pages *pages, unsigned long n)
+{
+	size_t want = DIV_ROUND_UP(pages->nruns * pages->npages, n);
+
+	if (want <= pages->runs_cap)
+		return 0;
+	return ioasid_pages_grow(pages, want);
+}
+
 /* Append @pfn to the last run if it continues it, else start a run. */
 static int ioasid_pages_add_pfn(struct ioasid_pages *pages, unsigned long index,
 				unsigned long pfn)
 {
-	struct ioasid_pfn_run *grown, *last;
-	size_t cap;
+	struct ioasid_pfn_run *last;
+	int rc;
 
 	if (pages->nruns) {
 		last = &pages->runs[pages->nruns - 1];
@@ -83,20 +118,9 @@ static int ioasid_pages_add_pfn(struct ioasid_pages *pages, unsigned long index,
 		}
 	}
 	if (pages->nruns == pages->runs_cap) {
-		cap = pages->runs_cap * 2;
-		if (pages->runs == &pages->first_run) {
-			grown = kvmalloc_array(cap, sizeof(*grown),
-					       GFP_KERNEL_ACCOUNT);
-			if (grown)
-				grown[0] = pages->first_run;
-		} else {
-			grown = kvrealloc(pages->runs, cap * sizeof(*grown),
-					  GFP_KERNEL_ACCOUNT);
-		}
-		if (!grown)
-			return -ENOMEM;
-		pages->runs = grown;
-		pages->runs_cap = cap;
+		rc = ioasid_pages_grow(pages, pages->runs_cap * 2);
+		if (rc)
+			return rc;
 	}
 	pages->runs[pages->nruns++] = (struct ioasid_pfn_run) {
 		.index = index, .pfn = pfn, .npages = 1,
@@ -154,6 +178,11 @@ static int ioasid_pages_pin(struct ioasid_pages *pages, unsigned long uaddr)
 			break;
 		}
 		done += n;
+		if (done == n && done < pages->npages) {
+			rc = ioasid_pages_presize(pages, n);
+			if (rc)
+				break;
+		}
 		if (fatal_signal_pending(current)) {
 			rc = -EINTR;
 			break;
