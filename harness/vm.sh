@@ -49,7 +49,9 @@ case $suite in
 shell) MODE=shell; VFIO_EDU=1 ;;
 custom)
 	[ -n "${CMD:-}" ] || { echo "vm: custom needs CMD='...'" >&2; exit 2; }
-	RUN=$CMD; VFIO_EDU=1 ;;
+	# RUN is a list of programs: the command, arguments and all, goes
+	# in a script of its own.
+	RUN=custom-cmd; VFIO_EDU=1 ;;
 *)	# shellcheck source=/dev/null
 	. "$suites/$suite.sh" ;;
 esac
@@ -67,6 +69,10 @@ pack() {
 	cp "$progs"/* "$stage/root/tests/"
 	if [ -n "${EXTRA:-}" ]; then
 		cp -r "$EXTRA"/. "$stage/root/extra/"
+	fi
+	if [ "$suite" = custom ]; then
+		printf '#!/bin/sh\n%s\n' "$CMD" > "$stage/root/tests/custom-cmd"
+		chmod +x "$stage/root/tests/custom-cmd"
 	fi
 	{
 		printf 'MODE=%q\nVFIO_EDU=%q\n' "$MODE" "$VFIO_EDU"
