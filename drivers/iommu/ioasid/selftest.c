@@ -104,8 +104,11 @@ struct mock_dev {
  * @domain: The domain
  * @config: The properties of the devices it serves
  * @seq: A number naming it, for the tests
- * @ptes: IOPTEs by the page number of the first IOVA they translate;
- *        each an xa_value of PFN, size order and prot
+ * @tables: The IOPTEs of PAGE_SIZE, in &struct mock_table by IOVA / 2 MiB:
+ *          like a real IOMMU's radix table, one lookup finds 512 of them,
+ *          so that the mock costs a benchmark no more than a real IOMMU
+ * @ptes: Larger IOPTEs by the page number of the first IOVA they translate
+ * @nr_ptes: IOPTEs of either kind
  * @map_calls: map_pages calls
  * @iotlb_syncs: IOTLB flushes
  * @enforce_cc: enforce_cache_coherency() succeeded: no device that
@@ -116,14 +119,36 @@ struct mock_domain {
 	struct mock_config config;
 	u32 seq;
 	bool enforce_cc;
+	struct xarray tables;
 	struct xarray ptes;
+	atomic_long_t nr_ptes;
 	atomic64_t map_calls;
 	atomic64_t iotlb_syncs;
 };
 
+/*
+ * An IOPTE is PFN, size order and prot in an unsigned long, never 0; in
+ * @ptes as an xa_value.
+ */
 #define MOCK_PTE_PROT	GENMASK(1, 0)
 #define MOCK_PTE_ORDER	GENMASK(7, 2)
 #define MOCK_PTE_PFN_SHIFT 8
+
+#define MOCK_TABLE_SHIFT 21
+#define MOCK_TABLE_PTES	BIT(MOCK_TABLE_SHIFT - PAGE_SHIFT)
+
+/**
+ * struct mock_table - the PAGE_SIZE IOPTEs of 2 MiB of IOVA
+ * @count: How many are set; the table goes with the last
+ * @pte: The IOPTEs, 0 where none
+ *
+ * The core maps and unmaps a domain under its IOASID's lock, so a table
+ * is never changed concurrently.
+ */
+struct mock_table {
+	unsigned int count;
+	unsigned long pte[MOCK_TABLE_PTES];
+};
 
 static struct mock_dev *to_mock_dev(struct device *dev)
 {
@@ -135,34 +160,98 @@ static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
 	return container_of(domain, struct mock_domain, domain);
 }
 
-static void *mock_pte(phys_addr_t paddr, size_t pgsize, int prot)
+static unsigned long mock_pte(phys_addr_t paddr, size_t pgsize, int prot)
 {
-	return xa_mk_value((PHYS_PFN(paddr) << MOCK_PTE_PFN_SHIFT) |
-			   FIELD_PREP(MOCK_PTE_ORDER, __ffs(pgsize)) |
-			   FIELD_PREP(MOCK_PTE_PROT, prot));
+	return (PHYS_PFN(paddr) << MOCK_PTE_PFN_SHIFT) |
+	       FIELD_PREP(MOCK_PTE_ORDER, __ffs(pgsize)) |
+	       FIELD_PREP(MOCK_PTE_PROT, prot);
 }
 
-static size_t mock_pte_size(void *pte)
+static size_t mock_pte_size(unsigned long pte)
 {
-	return 1UL << FIELD_GET(MOCK_PTE_ORDER, xa_to_value(pte));
+	return 1UL << FIELD_GET(MOCK_PTE_ORDER, pte);
+}
+
+/* The table slot of a PAGE_SIZE IOPTE for @iova; NULL if no table. */
+static unsigned long *mock_table_slot(struct mock_domain *md,
+				      unsigned long iova,
+				      struct mock_table **table)
+{
+	*table = xa_load(&md->tables, iova >> MOCK_TABLE_SHIFT);
+	if (!*table)
+		return NULL;
+	return &(*table)->pte[(iova >> PAGE_SHIFT) & (MOCK_TABLE_PTES - 1)];
 }
 
 /* The IOPTE translating @iova, trying each page size the domain has. */
-static void *mock_lookup(struct mock_domain *md, unsigned long iova,
-			 unsigned long *pte_iova)
+static unsigned long mock_lookup(struct mock_domain *md, unsigned long iova,
+				 unsigned long *pte_iova)
 {
-	unsigned long pgsize;
+	struct mock_table *table;
+	unsigned long *slot;
 	unsigned int bit;
 	void *pte;
 
-	for_each_set_bit(bit, &md->domain.pgsize_bitmap, BITS_PER_LONG) {
-		pgsize = 1UL << bit;
-		*pte_iova = ALIGN_DOWN(iova, pgsize);
-		pte = xa_load(&md->ptes, *pte_iova >> PAGE_SHIFT);
-		if (pte && mock_pte_size(pte) == pgsize)
-			return pte;
+	slot = mock_table_slot(md, iova, &table);
+	if (slot && *slot) {
+		*pte_iova = ALIGN_DOWN(iova, PAGE_SIZE);
+		return *slot;
 	}
-	return NULL;
+	for_each_set_bit(bit, &md->domain.pgsize_bitmap, BITS_PER_LONG) {
+		if (bit == PAGE_SHIFT)
+			continue;
+		*pte_iova = ALIGN_DOWN(iova, 1UL << bit);
+		pte = xa_load(&md->ptes, *pte_iova >> PAGE_SHIFT);
+		if (pte && mock_pte_size(xa_to_value(pte)) == 1UL << bit)
+			return xa_to_value(pte);
+	}
+	return 0;
+}
+
+/* Set a PAGE_SIZE IOPTE, making its table if need be. */
+static int mock_set_small(struct mock_domain *md, unsigned long iova,
+			  unsigned long pte, gfp_t gfp)
+{
+	struct mock_table *table;
+	unsigned long *slot;
+	int rc;
+
+	slot = mock_table_slot(md, iova, &table);
+	if (!slot) {
+		table = kzalloc(sizeof(*table), gfp);
+		if (!table)
+			return -ENOMEM;
+		rc = xa_insert(&md->tables, iova >> MOCK_TABLE_SHIFT, table,
+			       gfp);
+		if (rc) {
+			kfree(table);
+			return rc;
+		}
+		slot = mock_table_slot(md, iova, &table);
+	}
+	/* Mapping over a live IOPTE is a bug of the caller's. */
+	if (WARN_ON(*slot))
+		return -EEXIST;
+	*slot = pte;
+	table->count++;
+	return 0;
+}
+
+/* Clear the PAGE_SIZE IOPTE at @iova; false if there is none. */
+static bool mock_clear_small(struct mock_domain *md, unsigned long iova)
+{
+	struct mock_table *table;
+	unsigned long *slot;
+
+	slot = mock_table_slot(md, iova, &table);
+	if (!slot || !*slot)
+		return false;
+	*slot = 0;
+	if (!--table->count) {
+		xa_erase(&md->tables, iova >> MOCK_TABLE_SHIFT);
+		kfree(table);
+	}
+	return true;
 }
 
 static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
@@ -173,16 +262,22 @@ static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
 	int rc;
 
 	atomic64_inc(&md->map_calls);
+	prot &= IOMMU_READ | IOMMU_WRITE;
 	for (; pgcount; pgcount--) {
-		rc = xa_insert(&md->ptes, iova >> PAGE_SHIFT,
-			       mock_pte(paddr, pgsize,
-					prot & (IOMMU_READ | IOMMU_WRITE)),
-			       gfp);
-		/* Mapping over a live IOPTE is a bug of the caller's. */
-		if (WARN_ON(rc == -EBUSY))
-			return -EEXIST;
+		if (pgsize == PAGE_SIZE) {
+			rc = mock_set_small(md, iova,
+					    mock_pte(paddr, pgsize, prot), gfp);
+		} else {
+			rc = xa_insert(&md->ptes, iova >> PAGE_SHIFT,
+				       xa_mk_value(mock_pte(paddr, pgsize,
+							    prot)), gfp);
+			/* Mapping over a live IOPTE is a bug of the caller's. */
+			if (WARN_ON(rc == -EBUSY))
+				rc = -EEXIST;
+		}
 		if (rc)
 			return rc;
+		atomic_long_inc(&md->nr_ptes);
 		*mapped += pgsize;
 		iova += pgsize;
 		paddr += pgsize;
@@ -200,10 +295,16 @@ static size_t mock_unmap_pages(struct iommu_domain *domain, unsigned long iova,
 	void *pte;
 
 	while (unmapped < want) {
-		pte = xa_erase(&md->ptes, (iova + unmapped) >> PAGE_SHIFT);
-		if (!pte)
-			break;
-		unmapped += mock_pte_size(pte);
+		if (mock_clear_small(md, iova + unmapped)) {
+			unmapped += PAGE_SIZE;
+		} else {
+			pte = xa_erase(&md->ptes,
+				       (iova + unmapped) >> PAGE_SHIFT);
+			if (!pte)
+				break;
+			unmapped += mock_pte_size(xa_to_value(pte));
+		}
+		atomic_long_dec(&md->nr_ptes);
 	}
 	iommu_iotlb_gather_add_range(gather, iova, unmapped);
 	return unmapped;
@@ -223,13 +324,12 @@ static void mock_flush_iotlb_all(struct iommu_domain *domain)
 static phys_addr_t mock_iova_to_phys(struct iommu_domain *domain,
 				     dma_addr_t iova)
 {
-	unsigned long pte_iova;
-	void *pte;
+	unsigned long pte_iova, pte;
 
 	pte = mock_lookup(to_mock_domain(domain), iova, &pte_iova);
 	if (!pte)
 		return 0;
-	return PFN_PHYS(xa_to_value(pte) >> MOCK_PTE_PFN_SHIFT) +
+	return PFN_PHYS(pte >> MOCK_PTE_PFN_SHIFT) +
 	       (iova - pte_iova);
 }
 
@@ -257,14 +357,19 @@ static bool mock_enforce_cache_coherency(struct iommu_domain *domain)
 	if (!md->enforce_cc)
 		md->enforce_cc = md->config.coherent &&
 				 !md->config.enforce_fails &&
-				 xa_empty(&md->ptes);
+				 !atomic_long_read(&md->nr_ptes);
 	return md->enforce_cc;
 }
 
 static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_domain *md = to_mock_domain(domain);
+	struct mock_table *table;
+	unsigned long index;
 
+	xa_for_each(&md->tables, index, table)
+		kfree(table);
+	xa_destroy(&md->tables);
 	xa_destroy(&md->ptes);
 	kfree(md);
 }
@@ -303,6 +408,7 @@ static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
 		return ERR_PTR(-ENOMEM);
 	md->config = mdev->config;
 	md->seq = atomic_inc_return(&mock_domain_seq);
+	xa_init(&md->tables);
 	xa_init(&md->ptes);
 	md->domain.ops = &mock_domain_ops;
 	md->domain.pgsize_bitmap = mdev->config.pgsize_bitmap;
@@ -559,29 +665,21 @@ static int ioasid_test_on_domain(struct ioasid_ucmd *ucmd, u32 dev_id,
 
 static int mock_read_pte(struct ioasid_test *cmd, struct mock_domain *md)
 {
-	unsigned long pte_iova, val;
-	void *pte;
+	unsigned long pte_iova, pte;
 
 	pte = mock_lookup(md, cmd->mock_pte.iova, &pte_iova);
 	if (!pte)
 		return -ENOENT;
-	val = xa_to_value(pte);
-	cmd->mock_pte.out_phys = PFN_PHYS(val >> MOCK_PTE_PFN_SHIFT);
+	cmd->mock_pte.out_phys = PFN_PHYS(pte >> MOCK_PTE_PFN_SHIFT);
 	cmd->mock_pte.out_pgsize = mock_pte_size(pte);
-	cmd->mock_pte.out_prot = FIELD_GET(MOCK_PTE_PROT, val);
+	cmd->mock_pte.out_prot = FIELD_GET(MOCK_PTE_PROT, pte);
 	return 0;
 }
 
 static int mock_read_domain(struct ioasid_test *cmd, struct mock_domain *md)
 {
-	unsigned long index;
-	void *pte;
-	u64 n = 0;
-
-	xa_for_each(&md->ptes, index, pte)
-		n++;
 	cmd->mock_domain.out_domain = md->seq;
-	cmd->mock_domain.out_ptes = n;
+	cmd->mock_domain.out_ptes = atomic_long_read(&md->nr_ptes);
 	cmd->mock_domain.out_map_calls = atomic64_read(&md->map_calls);
 	cmd->mock_domain.out_iotlb_syncs = atomic64_read(&md->iotlb_syncs);
 	cmd->mock_domain.out_enforce_cc = md->enforce_cc;

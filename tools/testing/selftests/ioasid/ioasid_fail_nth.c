@@ -502,4 +502,48 @@ TEST_F(fail_nth_map, bind)
 	ASSERT_LE(5, n);
 }
 
+/*
+ * A map of more than one pin batch, whose PFN runs are sized from the
+ * first batch: every failure, in any batch, leaves nothing behind.
+ */
+TEST_F(fail_nth_map, map_many_batches)
+{
+	IOASID_CMD(ioasid_unmap, unmap);
+	size_t len = 1536 * 4096;
+	__u64 pins, locked;
+	unsigned int n;
+	bool fired;
+	void *buf;
+	int rc;
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	pin_state(self->fd, buf, &pins, &locked);
+	for (n = 1; n < MAX_NTH; n++) {
+		nth_arm(n);
+		rc = map_at(self->fd, self->ioasid, buf, len, 0x100000);
+		fired = nth_disarm();
+		if (!fired)
+			break;
+		if (rc == 0) {
+			ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		pin_state(self->fd, buf, &self->pins, &self->locked);
+		ASSERT_EQ(pins, self->pins);
+		ASSERT_EQ(locked, self->locked);
+		unmap.ioasid = self->ioasid;
+		unmap.iova = 0x100000;
+		unmap.length = len;
+		ASSERT_ERRNO(ENOENT, ioctl(self->fd, IOASID_UNMAP, &unmap));
+	}
+	ASSERT_EQ(0, rc);
+	/* Reached at least: pages, pin batches and runs, mapping. */
+	ASSERT_LE(5, n);
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+	munmap(buf, len);
+}
+
 TEST_HARNESS_MAIN
