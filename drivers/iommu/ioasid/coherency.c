@@ -134,7 +134,7 @@ int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_coherency *cmd = ucmd->cmd;
 	struct ioasid_ctx *ctx = ucmd->ctx;
-	struct ioasid_object *obj;
+	struct ioasid_space *space;
 
 	if (cmd->flags & ~IOASID_COHERENCY_CONTEXT)
 		return -EOPNOTSUPP;
@@ -150,12 +150,11 @@ int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd)
 		cmd->out_noncoherent_domains = ctx->noncoherent_domains;
 		mutex_unlock(&ctx->coherency_lock);
 	} else {
-		obj = ioasid_object_get(ctx, cmd->ioasid, IOASID_OBJ_SPACE);
-		if (IS_ERR(obj))
-			return PTR_ERR(obj);
-		ioasid_space_coherency(container_of(obj, struct ioasid_space,
-						    obj), cmd);
-		ioasid_object_put(obj);
+		space = ioasid_space_get(ctx, cmd->ioasid);
+		if (IS_ERR(space))
+			return PTR_ERR(space);
+		ioasid_space_coherency(space, cmd);
+		ioasid_space_put(space);
 	}
 	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }

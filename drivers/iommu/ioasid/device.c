@@ -88,17 +88,6 @@ err_release:
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_bind, IOASID);
 
-static struct ioasid_space *ioasid_device_get_space(struct ioasid_device *idev,
-						    u32 ioasid)
-{
-	struct ioasid_object *obj;
-
-	obj = ioasid_object_get(idev->ctx, ioasid, IOASID_OBJ_SPACE);
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct ioasid_space, obj);
-}
-
 /* Attach @idev, whose group is either unattached or on @space already. */
 static int ioasid_group_attach(struct ioasid_group *ig,
 			       struct ioasid_device *idev,
@@ -143,14 +132,14 @@ int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid)
 	struct ioasid_space *space;
 	int rc;
 
-	space = ioasid_device_get_space(idev, ioasid);
+	space = ioasid_space_get(idev->ctx, ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	mutex_lock(&ig->lock);
 	rc = ioasid_group_attach(ig, idev, space);
 	mutex_unlock(&ig->lock);
 	if (rc)
-		ioasid_object_put(&space->obj);
+		ioasid_space_put(space);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
@@ -201,7 +190,7 @@ int ioasid_device_replace(struct ioasid_device *idev, u32 ioasid)
 	struct ioasid_space *space, *old_space;
 	int rc;
 
-	space = ioasid_device_get_space(idev, ioasid);
+	space = ioasid_space_get(idev->ctx, ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	mutex_lock(&ig->lock);
@@ -210,11 +199,11 @@ int ioasid_device_replace(struct ioasid_device *idev, u32 ioasid)
 	mutex_unlock(&ig->lock);
 	if (rc == -EALREADY) {
 		/* Already there: only the lookup's reference goes. */
-		ioasid_object_put(&space->obj);
+		ioasid_space_put(space);
 		return 0;
 	}
 	/* On success the old IOASID's reference goes, else the new one's. */
-	ioasid_object_put(rc ? &space->obj : &old_space->obj);
+	ioasid_space_put(rc ? space : old_space);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_replace, IOASID);
@@ -242,7 +231,7 @@ void ioasid_device_detach(struct ioasid_device *idev)
 	}
 	mutex_unlock(&ig->lock);
 	if (space)
-		ioasid_object_put(&space->obj);
+		ioasid_space_put(space);
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
 

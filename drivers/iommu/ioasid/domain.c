@@ -234,12 +234,6 @@ unsigned long ioasid_space_iova_alignment(struct ioasid_space *space)
 	return align;
 }
 
-/* Whether @dev's IOMMU can block its no-snoop DMA. */
-static bool ioasid_dev_can_enforce_cc(struct device *dev)
-{
-	return device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
-}
-
 static void ioasid_domain_free(struct ioasid_space *space,
 			       struct ioasid_domain *d)
 {
@@ -249,27 +243,29 @@ static void ioasid_domain_free(struct ioasid_space *space,
 }
 
 /*
- * Make @d block no-snoop DMA if @dev's IOMMU can.  Done while @d is
+ * Make @d block no-snoop DMA if its device's IOMMU @can_enforce.  Done while @d is
  * empty: an IOMMU may only switch a domain whose IOPTEs it can still set
  * up with snooping forced.
  */
 static int ioasid_domain_set_coherency(struct ioasid_space *space,
-				       struct ioasid_domain *d,
-				       struct device *dev)
+				       struct ioasid_domain *d, bool can_enforce)
 {
 	const struct iommu_domain_ops *ops = d->domain->ops;
 
-	d->enforce_cc = ioasid_dev_can_enforce_cc(dev) &&
-			ops->enforce_cache_coherency &&
+	d->enforce_cc = can_enforce && ops->enforce_cache_coherency &&
 			ops->enforce_cache_coherency(d->domain);
 	if (!d->enforce_cc && space->require_coherent)
 		return -EMEDIUMTYPE;
 	return 0;
 }
 
-/* A new domain for @dev, holding every mapping of @space. */
+/*
+ * A new domain for @dev, holding every mapping of @space, blocking
+ * no-snoop DMA if @dev's IOMMU @can_enforce.
+ */
 static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
-						 struct device *dev)
+						 struct device *dev,
+						 bool can_enforce)
 {
 	struct ioasid_mapping *m;
 	struct interval_tree_node *node;
@@ -285,7 +281,7 @@ static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
 		kfree(d);
 		return ERR_PTR(rc);
 	}
-	rc = ioasid_domain_set_coherency(space, d, dev);
+	rc = ioasid_domain_set_coherency(space, d, can_enforce);
 	if (rc)
 		goto err_free;
 	rc = ioasid_domain_reserve_aperture(space, d);
@@ -362,7 +358,8 @@ static int ioasid_space_attach_existing(struct ioasid_space *space,
 int ioasid_space_attach(struct ioasid_space *space, struct ioasid_group *ig,
 			struct device *dev)
 {
-	bool enforce_cc = ioasid_dev_can_enforce_cc(dev);
+	bool enforce_cc = device_iommu_capable(dev,
+					       IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 	struct ioasid_domain *d;
 	int rc;
 
@@ -377,7 +374,7 @@ int ioasid_space_attach(struct ioasid_space *space, struct ioasid_group *ig,
 	if (rc != -ENODEV)
 		goto out_check;
 
-	d = ioasid_domain_alloc(space, dev);
+	d = ioasid_domain_alloc(space, dev, enforce_cc);
 	if (IS_ERR(d)) {
 		rc = PTR_ERR(d);
 		goto out_check;

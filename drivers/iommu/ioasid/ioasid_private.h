@@ -275,6 +275,8 @@ void ioasid_ctx_remove_domain(struct ioasid_ctx *ctx,
 			      struct ioasid_domain *d);
 int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd);
 
+struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id);
+void ioasid_space_put(struct ioasid_space *space);
 int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_space_destroy(struct ioasid_object *obj);
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd);

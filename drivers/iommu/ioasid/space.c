@@ -80,17 +80,25 @@ void ioasid_space_destroy(struct ioasid_object *obj)
 	kfree(space);
 }
 
-static struct ioasid_space *ioasid_space_get(struct ioasid_ucmd *ucmd, u32 id)
+/**
+ * ioasid_space_get - look an IOASID up, taking a user reference
+ * @ctx: The context
+ * @id: The IOASID's id
+ *
+ * Return: the IOASID, to be given back with ioasid_space_put(), or
+ * ERR_PTR(-ENOENT) for no IOASID of that id.
+ */
+struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id)
 {
 	struct ioasid_object *obj;
 
-	obj = ioasid_object_get(ucmd->ctx, id, IOASID_OBJ_SPACE);
+	obj = ioasid_object_get(ctx, id, IOASID_OBJ_SPACE);
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
 	return container_of(obj, struct ioasid_space, obj);
 }
 
-static void ioasid_space_put(struct ioasid_space *space)
+void ioasid_space_put(struct ioasid_space *space)
 {
 	ioasid_object_put(&space->obj);
 }
@@ -306,7 +314,7 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 	if (rc)
 		return rc;
 
-	space = ioasid_space_get(ucmd, cmd->ioasid);
+	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	rc = ioasid_space_precheck_iova(space, cmd->flags, cmd->iova,
@@ -380,10 +388,10 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	if (rc)
 		return rc;
 
-	src = ioasid_space_get(ucmd, cmd->src_ioasid);
+	src = ioasid_space_get(ucmd->ctx, cmd->src_ioasid);
 	if (IS_ERR(src))
 		return PTR_ERR(src);
-	dst = ioasid_space_get(ucmd, cmd->dst_ioasid);
+	dst = ioasid_space_get(ucmd->ctx, cmd->dst_ioasid);
 	if (IS_ERR(dst)) {
 		rc = PTR_ERR(dst);
 		goto out_put_src;
@@ -492,7 +500,7 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	if (put_user(cmd->length, ulength))
 		return -EFAULT;
 
-	space = ioasid_space_get(ucmd, cmd->ioasid);
+	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 
@@ -529,7 +537,7 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	uranges = u64_to_user_ptr(cmd->ranges);
 
-	space = ioasid_space_get(ucmd, cmd->ioasid);
+	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 

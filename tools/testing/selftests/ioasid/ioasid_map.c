@@ -68,22 +68,6 @@ static __u64 locked_mm(int fd)
 	return charged(fd, true);
 }
 
-/* VmPin of /proc/self/status in kB, or -1: the mm count as users see it. */
-static long vm_pin_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[128];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* The PFN behind @va from /proc/self/pagemap (root sees PFNs), or 0. */
 static __u64 pfn_of(const void *va)
 {

@@ -27,6 +27,22 @@
 		ASSERT_EQ(err, errno);                                         \
 	} while (0)
 
+/* VmPin of /proc/self/status in kB, or -1: the mm count as users see it. */
+static inline long vm_pin_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 static inline int ioasid_open(void)
 {
 	return open("/dev/ioasid", O_RDWR | O_CLOEXEC);

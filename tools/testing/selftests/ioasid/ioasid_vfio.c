@@ -613,22 +613,6 @@ TEST_F(group, one_ioasid)
 	ASSERT_EQ(0, ioasid_destroy(self->fd, other));
 }
 
-/* Pages pinned and charged to this process's mm, in KiB (VmPin). */
-static long vm_pin_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[128];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static bool sysfs_write(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
