@@ -25,6 +25,10 @@ int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid);
 int ioasid_device_replace(struct ioasid_device *idev, u32 ioasid);
 void ioasid_device_detach(struct ioasid_device *idev);
 
+int ioasid_vfio_container_add_group(struct file *file);
+void ioasid_vfio_container_remove_group(struct file *file);
+int ioasid_vfio_container_attach(struct ioasid_device *idev);
+
 /**
  * struct ioasid_kvm_hook - how a context tells KVM about no-snoop DMA
  * @set_noncoherent: Called with true when the first domain of the

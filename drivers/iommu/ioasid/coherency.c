@@ -116,20 +116,6 @@ void ioasid_kvm_unregister(struct file *file, struct ioasid_kvm_hook *hook)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_kvm_unregister, IOASID);
 
-static void ioasid_space_coherency(struct ioasid_space *space,
-				   struct ioasid_coherency *cmd)
-{
-	struct ioasid_domain *d;
-
-	guard(rwsem_read)(&space->lock);
-	list_for_each_entry(d, &space->domains, link) {
-		cmd->out_domains++;
-		cmd->out_noncoherent_domains += !d->enforce_cc;
-	}
-	if (space->require_coherent)
-		cmd->out_flags |= IOASID_COHERENCY_REQUIRED;
-}
-
 int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_coherency *cmd = ucmd->cmd;

@@ -114,6 +114,23 @@ static int ioasid_group_attach(struct ioasid_group *ig,
 }
 
 /**
+ * ioasid_device_attach_space - attach a bound device to an IOASID
+ * @idev: The binding
+ * @space: An IOASID of the same context, with a user reference that the
+ *         attachment keeps on success
+ *
+ * Return: as ioasid_device_attach().
+ */
+int ioasid_device_attach_space(struct ioasid_device *idev,
+			       struct ioasid_space *space)
+{
+	struct ioasid_group *ig = idev->igroup;
+
+	guard(mutex)(&ig->lock);
+	return ioasid_group_attach(ig, idev, space);
+}
+
+/**
  * ioasid_device_attach - attach a bound device to an IOASID
  * @idev: The binding
  * @ioasid: An IOASID of the same context
@@ -128,16 +145,13 @@ static int ioasid_group_attach(struct ioasid_group *ig,
  */
 int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid)
 {
-	struct ioasid_group *ig = idev->igroup;
 	struct ioasid_space *space;
 	int rc;
 
 	space = ioasid_space_get(idev->ctx, ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-	mutex_lock(&ig->lock);
-	rc = ioasid_group_attach(ig, idev, space);
-	mutex_unlock(&ig->lock);
+	rc = ioasid_device_attach_space(idev, space);
 	if (rc)
 		ioasid_space_put(space);
 	return rc;

@@ -217,7 +217,7 @@ void ioasid_space_unmap_domains(struct ioasid_space *space,
 
 /**
  * ioasid_space_iova_alignment - what every mapping must be aligned to
- * @space: The IOASID, locked
+ * @space: The IOASID
  *
  * Return: the largest of the smallest page sizes of its domains, and
  * never less than the CPU page size, the unit of pinning.
@@ -227,11 +227,29 @@ unsigned long ioasid_space_iova_alignment(struct ioasid_space *space)
 	unsigned long align = PAGE_SIZE;
 	struct ioasid_domain *d;
 
-	lockdep_assert_held(&space->lock);
-
+	guard(rwsem_read)(&space->lock);
 	list_for_each_entry(d, &space->domains, link)
 		align = max(align, 1UL << __ffs(d->domain->pgsize_bitmap));
 	return align;
+}
+
+/**
+ * ioasid_space_pgsizes - the page sizes every domain of an IOASID has
+ * @space: The IOASID
+ *
+ * Return: the sizes, none below the CPU page size; with no domain yet,
+ * every power of two from the CPU page size up.
+ */
+unsigned long ioasid_space_pgsizes(struct ioasid_space *space)
+{
+	unsigned long pgsizes = PAGE_MASK;
+	struct ioasid_domain *d;
+
+	guard(rwsem_read)(&space->lock);
+	list_for_each_entry(d, &space->domains, link)
+		pgsizes &= d->domain->pgsize_bitmap;
+	/* A CPU page is the unit of pinning, whatever the IOMMU maps. */
+	return pgsizes | PAGE_SIZE;
 }
 
 static void ioasid_domain_free(struct ioasid_space *space,

@@ -2,6 +2,42 @@
 /*
  * Internal interfaces of /dev/ioasid, shared by the files of
  * drivers/iommu/ioasid/.
+ *
+ * LOCKING
+ *
+ * Locks are listed outermost first; a lock may be taken while holding
+ * those above it, never the other way round.
+ *
+ *  1. vfio_device_set::lock (VFIO) and vfio_group::group_lock (VFIO,
+ *     taken before the device set lock): held by VFIO around bind, attach,
+ *     detach and unbind, so that a device's binding changes one call at a
+ *     time.  The group lock is also held across the container calls of
+ *     compat.c.
+ *  2. ioasid_vfio::lock: the VFIO container state of a context
+ *     (compat.c).  Never held across an attach: it only hands out a
+ *     reference on the container's IOASID.
+ *  3. ioasid_ctx::groups_lock: the context's table of IOMMU groups and
+ *     their bound counts (group.c).  Leaf: nothing is taken under it but
+ *     memory allocation.
+ *  4. ioasid_group::lock: a group's attach state (device.c), held around
+ *     the IOMMU core's group attach and replace.
+ *  5. ioasid_space::lock (rwsem): an IOASID's mappings, reserved ranges
+ *     and domains (space.c, domain.c).  Pinning user memory happens before
+ *     it is taken, so that maps into one IOASID pin in parallel; the
+ *     mm's own locks are taken by the pinning and accounting code only.
+ *  6. ioasid_ctx::coherency_lock: the context's domain counts and KVM
+ *     hooks (coherency.c).  KVM registers and unregisters its hooks with
+ *     its own kvm_vfio::lock held, so that lock sits above all of these;
+ *     the hooks are called under this one and take only KVM's MMU locks.
+ *  7. The xa_lock of ioasid_ctx::objects: spinlock, innermost; protects
+ *     the users counts of the objects as described at struct
+ *     ioasid_object.
+ *
+ * Reference counts: the context lives as long as its file.  VFIO holds
+ * the file (and so the context) for each bound device file and for each
+ * group using the context as its container; KVM holds it for each
+ * followed context.  Objects are counted as described at struct
+ * ioasid_object.
  */
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
@@ -16,6 +52,25 @@
 #include <linux/xarray.h>
 
 struct device;
+struct mm_struct;
+struct seq_file;
+struct user_struct;
+
+/**
+ * struct ioasid_vfio - a context used as a VFIO container
+ * @lock: Protects what follows
+ * @groups: VFIO groups whose container the context is
+ * @type: VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU once VFIO_SET_IOMMU is
+ *        done, 0 before
+ * @space: The container's IOASID, from VFIO_SET_IOMMU until the last
+ *         group leaves, with a user reference
+ */
+struct ioasid_vfio {
+	struct mutex lock; /* @groups, @type, @space */
+	unsigned int groups;
+	unsigned int type;
+	struct ioasid_space *space;
+};
 
 /**
  * struct ioasid_ctx - the state behind one open /dev/ioasid file
@@ -33,6 +88,7 @@ struct device;
  * @noncoherent_domains: How many of @domains let no-snoop DMA through
  * @kvm_hooks: The &struct ioasid_kvm_hook of every KVM instance that
  *             follows the context; each holds a reference on our file
+ * @vfio: Its state as a VFIO container (compat.c)
  *
  * The context lives exactly as long as the file: it is allocated at open
  * and freed at release, after every object it holds is destroyed.
@@ -45,6 +101,7 @@ struct ioasid_ctx {
 	unsigned int domains;
 	unsigned int noncoherent_domains;
 	struct list_head kvm_hooks;
+	struct ioasid_vfio vfio;
 };
 
 enum ioasid_object_type {
@@ -97,7 +154,10 @@ void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 					enum ioasid_object_type type);
 void ioasid_object_put(struct ioasid_object *obj);
+void ioasid_object_put_destroy(struct ioasid_ctx *ctx,
+			       struct ioasid_object *obj);
 void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj);
+int ioasid_object_destroy_id(struct ioasid_ctx *ctx, u32 id);
 void ioasid_ctx_destroy_all(struct ioasid_ctx *ctx);
 
 int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd);
@@ -115,13 +175,28 @@ struct ioasid_pfn_run {
 };
 
 /**
+ * enum ioasid_account - which RLIMIT_MEMLOCK count pinned pages charge
+ * @IOASID_ACCOUNT_USER: The user's locked_vm, shared by all its processes,
+ *                       as io_uring and iommufd charge it (the default)
+ * @IOASID_ACCOUNT_MM_PINNED: The mm's pinned_vm (IOASID_ALLOC_ACCOUNT_MM)
+ * @IOASID_ACCOUNT_MM_LOCKED: The mm's locked_vm, mlock's count, as VFIO
+ *                            type1 charges it (VFIO containers)
+ */
+enum ioasid_account {
+	IOASID_ACCOUNT_USER,
+	IOASID_ACCOUNT_MM_PINNED,
+	IOASID_ACCOUNT_MM_LOCKED,
+};
+
+/**
  * struct ioasid_pages - user memory pinned by one IOASID_MAP
  * @kref: One reference per mapping of the memory: the IOASID_MAP one and
  *        one per IOASID_COPY.  The last put unpins and uncharges.
  * @npages: Pages pinned, and charged to RLIMIT_MEMLOCK
  * @writable: Pinned with FOLL_WRITE, so devices may write
- * @user: The user charged, with a reference; NULL when @mm is
- * @mm: The mm charged (pinned_vm), grabbed; NULL when @user is
+ * @account: The count charged
+ * @user: The user charged, with a reference, for IOASID_ACCOUNT_USER
+ * @mm: The mm charged, grabbed, for the other two
  * @nruns: Number of valid @runs
  * @runs_cap: Room in @runs
  * @runs: The pages as PFN runs, in page order
@@ -134,6 +209,7 @@ struct ioasid_pages {
 	struct kref kref;
 	unsigned long npages;
 	bool writable;
+	enum ioasid_account account;
 	struct user_struct *user;
 	struct mm_struct *mm;
 	unsigned int nruns;
@@ -144,7 +220,7 @@ struct ioasid_pages {
 
 struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 					   unsigned long npages, bool writable,
-					   bool account_mm);
+					   enum ioasid_account account);
 void ioasid_pages_put(struct ioasid_pages *pages);
 struct ioasid_pfn_run *ioasid_pages_find_run(struct ioasid_pages *pages,
 					     unsigned long index);
@@ -168,7 +244,7 @@ struct ioasid_mapping {
 /**
  * struct ioasid_space - an IOASID: one I/O address space of a context
  * @obj: Registry entry; @obj.id is the IOASID number user space sees
- * @account_mm: IOASID_ALLOC_ACCOUNT_MM: charge pinned pages to the mm
+ * @account: The RLIMIT_MEMLOCK count its pinned pages charge
  * @require_coherent: IOASID_ALLOC_REQUIRE_COHERENCY: every domain must
  *                    block no-snoop DMA
  * @lock: Protects @mappings and @reserved.  Taken for writing by map and
@@ -184,7 +260,7 @@ struct ioasid_mapping {
  */
 struct ioasid_space {
 	struct ioasid_object obj;
-	bool account_mm;
+	enum ioasid_account account;
 	bool require_coherent;
 	struct rw_semaphore lock;
 	struct rb_root_cached mappings;
@@ -257,12 +333,16 @@ struct ioasid_device {
 	struct ioasid_space *space;
 };
 
+int ioasid_device_attach_space(struct ioasid_device *idev,
+			       struct ioasid_space *space);
+
 int ioasid_space_attach(struct ioasid_space *space, struct ioasid_group *ig,
 			struct device *dev);
 void ioasid_space_detach(struct ioasid_space *space, struct ioasid_group *ig);
 void ioasid_space_release(struct ioasid_space *space, struct ioasid_group *ig,
 			  struct ioasid_domain *d);
 unsigned long ioasid_space_iova_alignment(struct ioasid_space *space);
+unsigned long ioasid_space_pgsizes(struct ioasid_space *space);
 int ioasid_space_map_domains(struct ioasid_space *space,
 			     struct ioasid_mapping *m);
 void ioasid_space_unmap_domains(struct ioasid_space *space,
@@ -275,14 +355,54 @@ void ioasid_ctx_remove_domain(struct ioasid_ctx *ctx,
 			      struct ioasid_domain *d);
 int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd);
 
+struct ioasid_coherency;
+
+/**
+ * enum ioasid_unmap_rule - which mappings an unmap of a range removes
+ * @IOASID_UNMAP_EXACT: Those inside the range; one crossing an end of it
+ *                      fails the unmap (IOASID_UNMAP, VFIO type1 v2)
+ * @IOASID_UNMAP_VFIO_V1: VFIO type1 v1's rule: nothing if a mapping that
+ *                        starts before the range reaches into it, else
+ *                        every mapping that starts in the range, whole
+ */
+enum ioasid_unmap_rule {
+	IOASID_UNMAP_EXACT,
+	IOASID_UNMAP_VFIO_V1,
+};
+
+struct ioasid_space *ioasid_space_create(struct ioasid_ctx *ctx,
+					 enum ioasid_account account,
+					 bool require_coherent);
 struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id);
 void ioasid_space_put(struct ioasid_space *space);
+struct ioasid_pages *ioasid_space_map_user(struct ioasid_space *space,
+					   unsigned long uaddr,
+					   unsigned long length, u32 flags,
+					   u64 *iova);
+void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
+				 struct ioasid_pages *pages);
+int ioasid_space_unmap(struct ioasid_space *space, unsigned long iova,
+		       unsigned long last, enum ioasid_unmap_rule rule,
+		       u64 *unmapped);
+/* Called for each usable IOVA range [start, last] of an IOASID. */
+typedef int (*ioasid_range_fn_t)(void *arg, unsigned long start,
+			       unsigned long last);
+int ioasid_space_walk_ranges(struct ioasid_space *space, ioasid_range_fn_t fn,
+			     void *arg);
+void ioasid_space_coherency(struct ioasid_space *space,
+			    struct ioasid_coherency *cmd);
 int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_space_destroy(struct ioasid_object *obj);
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
+
+void ioasid_vfio_init(struct ioasid_ctx *ctx);
+void ioasid_vfio_destroy(struct ioasid_ctx *ctx);
+long ioasid_vfio_ioctl(struct ioasid_ctx *ctx, unsigned int cmd,
+		       unsigned long arg);
+void ioasid_vfio_show_fdinfo(struct ioasid_ctx *ctx, struct seq_file *m);
 
 #ifdef CONFIG_IOASID_TEST
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd);

@@ -11,10 +11,12 @@
 #include <linux/ioasid.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include <uapi/linux/ioasid.h>
+#include <uapi/linux/vfio.h>
 
 #include "ioasid_private.h"
 #include "ioasid_test.h"
@@ -30,6 +32,7 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 	mutex_init(&ctx->groups_lock);
 	xa_init(&ctx->groups);
 	ioasid_coherency_init(ctx);
+	ioasid_vfio_init(ctx);
 	filp->private_data = ctx;
 	return 0;
 }
@@ -45,6 +48,7 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	xa_destroy(&ctx->groups);
 	mutex_destroy(&ctx->groups_lock);
 	ioasid_coherency_destroy(ctx);
+	ioasid_vfio_destroy(ctx);
 	kfree(ctx);
 	return 0;
 }
@@ -145,6 +149,9 @@ static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 	unsigned int nr = _IOC_NR(cmd);
 	int rc;
 
+	/* VFIO shares our ioctl type; its numbers start above ours. */
+	if (_IOC_TYPE(cmd) == VFIO_TYPE && nr >= VFIO_BASE)
+		return ioasid_vfio_ioctl(ucmd.ctx, cmd, arg);
 	if (nr < IOASID_CMD_BASE ||
 	    nr >= IOASID_CMD_BASE + ARRAY_SIZE(ioasid_ioctl_ops))
 		return -ENOTTY;
@@ -184,12 +191,18 @@ struct ioasid_ctx *ioasid_ctx_from_file(struct file *file)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_ctx_from_file, IOASID);
 
+static void ioasid_fops_show_fdinfo(struct seq_file *m, struct file *filp)
+{
+	ioasid_vfio_show_fdinfo(filp->private_data, m);
+}
+
 static const struct file_operations ioasid_fops = {
 	.owner = THIS_MODULE,
 	.open = ioasid_fops_open,
 	.release = ioasid_fops_release,
 	.unlocked_ioctl = ioasid_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.show_fdinfo = ioasid_fops_show_fdinfo,
 };
 
 /*
@@ -203,6 +216,24 @@ static struct miscdevice ioasid_misc = {
 	.mode = 0660,
 };
 
+#ifdef CONFIG_IOASID_VFIO_CONTAINER
+/*
+ * /dev/vfio/vfio, served by /dev/ioasid instead of VFIO's own container,
+ * so that a VMM that only knows VFIO containers uses /dev/ioasid without
+ * being told.  0666 as VFIO has it: the file grants nothing until a group
+ * file, which is access controlled, is given to it.
+ */
+static struct miscdevice ioasid_vfio_misc = {
+	.minor = VFIO_MINOR,
+	.name = "vfio",
+	.nodename = "vfio/vfio",
+	.fops = &ioasid_fops,
+	.mode = 0666,
+};
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+MODULE_ALIAS("devname:vfio/vfio");
+#endif
+
 static int __init ioasid_init(void)
 {
 	int rc;
@@ -210,15 +241,31 @@ static int __init ioasid_init(void)
 	rc = misc_register(&ioasid_misc);
 	if (rc)
 		return rc;
+#ifdef CONFIG_IOASID_VFIO_CONTAINER
+	rc = misc_register(&ioasid_vfio_misc);
+	if (rc)
+		goto err_misc;
+#endif
 	rc = ioasid_test_init();
 	if (rc)
-		misc_deregister(&ioasid_misc);
+		goto err_vfio_misc;
+	return 0;
+
+err_vfio_misc:
+#ifdef CONFIG_IOASID_VFIO_CONTAINER
+	misc_deregister(&ioasid_vfio_misc);
+err_misc:
+#endif
+	misc_deregister(&ioasid_misc);
 	return rc;
 }
 
 static void __exit ioasid_exit(void)
 {
 	ioasid_test_exit();
+#ifdef CONFIG_IOASID_VFIO_CONTAINER
+	misc_deregister(&ioasid_vfio_misc);
+#endif
 	misc_deregister(&ioasid_misc);
 }
 

@@ -154,20 +154,53 @@ static void ioasid_object_destroy(struct ioasid_object *obj)
 		ioasid_object_destroy_fn[obj->type](obj);
 }
 
-int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd)
+/**
+ * ioasid_object_put_destroy - drop a kernel user's reference, destroying
+ *                             the object if no one else uses it
+ * @ctx: The owning context
+ * @obj: A published object the caller holds a user reference on
+ *
+ * For objects the kernel created on user space's behalf (the IOASID of a
+ * VFIO container): when the kernel is done with it, it goes, unless user
+ * space uses it too, in which case it stays as if user space had made it.
+ */
+void ioasid_object_put_destroy(struct ioasid_ctx *ctx,
+			       struct ioasid_object *obj)
 {
-	struct ioasid_destroy *cmd = ucmd->cmd;
-	struct ioasid_ctx *ctx = ucmd->ctx;
+	bool last = false;
+
+	xa_lock(&ctx->objects);
+	/*
+	 * Only the registry's reference and ours: lookups take references
+	 * under this lock, so no new user can appear.
+	 */
+	if (refcount_read(&obj->users) == 2) {
+		refcount_set(&obj->users, 0);
+		__xa_erase(&ctx->objects, obj->id);
+		last = true;
+	} else {
+		refcount_dec(&obj->users);
+	}
+	xa_unlock(&ctx->objects);
+	if (last)
+		ioasid_object_destroy(obj);
+}
+
+/**
+ * ioasid_object_destroy_id - destroy an object no one else uses
+ * @ctx: The owning context
+ * @id: Its id
+ *
+ * Return: 0, -ENOENT for no published object of that id, -EBUSY while it
+ * has users besides the context.
+ */
+int ioasid_object_destroy_id(struct ioasid_ctx *ctx, u32 id)
+{
 	struct ioasid_object *obj;
 	int rc = 0;
 
-	if (cmd->flags)
-		return -EOPNOTSUPP;
-	if (cmd->__reserved)
-		return -EINVAL;
-
 	xa_lock(&ctx->objects);
-	obj = xa_load(&ctx->objects, cmd->id);
+	obj = xa_load(&ctx->objects, id);
 	if (!obj)
 		rc = -ENOENT;
 	else if (!ioasid_object_unpublish(ctx, obj))
@@ -178,6 +211,17 @@ int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd)
 
 	ioasid_object_destroy(obj);
 	return 0;
+}
+
+int ioasid_destroy_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_destroy *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+	return ioasid_object_destroy_id(ucmd->ctx, cmd->id);
 }
 
 /**

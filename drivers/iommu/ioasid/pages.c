@@ -28,44 +28,70 @@
 #define PIN_SMALL_BATCH 16
 
 /*
- * Charge @npages to RLIMIT_MEMLOCK, in the user's or the mm's count.  The
- * count only ever holds charges that fit, so that two maps racing near
- * the limit cannot both fail for want of room one of them had.
+ * Charge @npages to RLIMIT_MEMLOCK, in the count the IOASID chose.  The
+ * atomic counts only ever hold charges that fit, so that two maps racing
+ * near the limit cannot both fail for want of room one of them had.
  * CAP_IPC_LOCK lifts the limit (and is only asked about past it); the
  * pages are still counted, so that the count stays right if the
  * capability is dropped later.
  */
+static int ioasid_charge_atomic64(atomic64_t *count, unsigned long n,
+				  unsigned long limit)
+{
+	s64 old = atomic64_read(count);
+
+	do {
+		if (old + n > limit && !capable(CAP_IPC_LOCK))
+			return -ENOMEM;
+	} while (!atomic64_try_cmpxchg(count, &old, old + n));
+	return 0;
+}
+
+static int ioasid_charge_atomic_long(atomic_long_t *count, unsigned long n,
+				     unsigned long limit)
+{
+	long old = atomic_long_read(count);
+
+	do {
+		if (old + n > limit && !capable(CAP_IPC_LOCK))
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(count, &old, old + n));
+	return 0;
+}
+
 static int ioasid_pages_charge(struct ioasid_pages *pages)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	unsigned long n = pages->npages;
-	long old_user;
-	s64 old_mm;
 
-	if (pages->mm) {
-		old_mm = atomic64_read(&pages->mm->pinned_vm);
-		do {
-			if (old_mm + n > limit && !capable(CAP_IPC_LOCK))
-				return -ENOMEM;
-		} while (!atomic64_try_cmpxchg(&pages->mm->pinned_vm, &old_mm,
-					       old_mm + n));
-		return 0;
+	switch (pages->account) {
+	case IOASID_ACCOUNT_MM_PINNED:
+		return ioasid_charge_atomic64(&pages->mm->pinned_vm,
+					      pages->npages, limit);
+	case IOASID_ACCOUNT_MM_LOCKED:
+		/* mlock's count, under the mmap lock, as VFIO type1 keeps it. */
+		return account_locked_vm(pages->mm, pages->npages, true);
+	default:
+		return ioasid_charge_atomic_long(&pages->user->locked_vm,
+						 pages->npages, limit);
 	}
-	old_user = atomic_long_read(&pages->user->locked_vm);
-	do {
-		if (old_user + n > limit && !capable(CAP_IPC_LOCK))
-			return -ENOMEM;
-	} while (!atomic_long_try_cmpxchg(&pages->user->locked_vm, &old_user,
-					  old_user + n));
-	return 0;
 }
 
 static void ioasid_pages_uncharge(struct ioasid_pages *pages)
 {
-	if (pages->mm)
+	switch (pages->account) {
+	case IOASID_ACCOUNT_MM_PINNED:
 		atomic64_sub(pages->npages, &pages->mm->pinned_vm);
-	else
+		break;
+	case IOASID_ACCOUNT_MM_LOCKED:
+		/* An mm that has exited has no count left to correct. */
+		if (mmget_not_zero(pages->mm)) {
+			account_locked_vm(pages->mm, pages->npages, false);
+			mmput(pages->mm);
+		}
+		break;
+	default:
 		atomic_long_sub(pages->npages, &pages->user->locked_vm);
+	}
 }
 
 /* Make room for @cap runs. */
@@ -199,10 +225,10 @@ static void ioasid_pages_free(struct ioasid_pages *pages)
 {
 	if (pages->runs != &pages->first_run)
 		kvfree(pages->runs);
-	if (pages->mm)
-		mmdrop(pages->mm);
-	else
+	if (pages->account == IOASID_ACCOUNT_USER)
 		free_uid(pages->user);
+	else
+		mmdrop(pages->mm);
 	kfree(pages);
 }
 
@@ -211,7 +237,7 @@ static void ioasid_pages_free(struct ioasid_pages *pages)
  * @uaddr: Page-aligned start
  * @npages: Number of pages, not 0
  * @writable: Pin for writing; the memory must be writable
- * @account_mm: Charge the caller's mm instead of its user
+ * @account: Which RLIMIT_MEMLOCK count to charge
  *
  * Return: the pinned pages with one reference, or an ERR_PTR: -EFAULT
  * for memory that is not mapped (or not writable), -ENOMEM past
@@ -219,7 +245,7 @@ static void ioasid_pages_free(struct ioasid_pages *pages)
  */
 struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 					   unsigned long npages, bool writable,
-					   bool account_mm)
+					   enum ioasid_account account)
 {
 	struct ioasid_pages *pages;
 	int rc;
@@ -232,11 +258,12 @@ struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 	pages->writable = writable;
 	pages->runs = &pages->first_run;
 	pages->runs_cap = 1;
-	if (account_mm) {
+	pages->account = account;
+	if (account == IOASID_ACCOUNT_USER) {
+		pages->user = get_uid(current_user());
+	} else {
 		pages->mm = current->mm;
 		mmgrab(pages->mm);
-	} else {
-		pages->user = get_uid(current_user());
 	}
 
 	rc = ioasid_pages_charge(pages);

@@ -15,11 +15,39 @@
 
 #include "ioasid_private.h"
 
+/**
+ * ioasid_space_create - a new, empty IOASID, not yet published
+ * @ctx: The context
+ * @account: The RLIMIT_MEMLOCK count its mappings charge
+ * @require_coherent: Refuse devices whose DMA may bypass the CPU caches
+ *
+ * Return: the IOASID, to be made visible with ioasid_object_publish(), or
+ * an ERR_PTR.
+ */
+struct ioasid_space *ioasid_space_create(struct ioasid_ctx *ctx,
+					 enum ioasid_account account,
+					 bool require_coherent)
+{
+	struct ioasid_space *space;
+	struct ioasid_object *obj;
+
+	obj = ioasid_object_alloc(ctx, sizeof(*space), IOASID_OBJ_SPACE);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	space = container_of(obj, struct ioasid_space, obj);
+	space->account = account;
+	space->require_coherent = require_coherent;
+	init_rwsem(&space->lock);
+	space->mappings = RB_ROOT_CACHED;
+	space->reserved = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&space->domains);
+	return space;
+}
+
 int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_alloc *cmd = ucmd->cmd;
 	struct ioasid_space *space;
-	struct ioasid_object *obj;
 	int rc;
 
 	if (cmd->flags & ~(IOASID_ALLOC_ACCOUNT_MM |
@@ -28,25 +56,21 @@ int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd)
 	if (cmd->__reserved)
 		return -EINVAL;
 
-	obj = ioasid_object_alloc(ucmd->ctx, sizeof(*space), IOASID_OBJ_SPACE);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	space = container_of(obj, struct ioasid_space, obj);
-	space->account_mm = cmd->flags & IOASID_ALLOC_ACCOUNT_MM;
-	space->require_coherent = cmd->flags & IOASID_ALLOC_REQUIRE_COHERENCY;
-	init_rwsem(&space->lock);
-	space->mappings = RB_ROOT_CACHED;
-	space->reserved = RB_ROOT_CACHED;
-	INIT_LIST_HEAD(&space->domains);
+	space = ioasid_space_create(ucmd->ctx,
+				    cmd->flags & IOASID_ALLOC_ACCOUNT_MM ?
+				    IOASID_ACCOUNT_MM_PINNED : IOASID_ACCOUNT_USER,
+				    cmd->flags & IOASID_ALLOC_REQUIRE_COHERENCY);
+	if (IS_ERR(space))
+		return PTR_ERR(space);
 
 	/* User space learns the id before anything can use it. */
-	cmd->out_ioasid = obj->id;
+	cmd->out_ioasid = space->obj.id;
 	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc) {
-		ioasid_object_abort(ucmd->ctx, obj);
+		ioasid_object_abort(ucmd->ctx, &space->obj);
 		return rc;
 	}
-	ioasid_object_publish(ucmd->ctx, obj);
+	ioasid_object_publish(ucmd->ctx, &space->obj);
 	return 0;
 }
 
@@ -226,8 +250,8 @@ err_unlock:
  * Undo ioasid_space_add_mapping() when user space could not be told the
  * IOVA.  It may already be gone: another thread may have unmapped all.
  */
-static void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
-					struct ioasid_pages *pages)
+void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
+				 struct ioasid_pages *pages)
 {
 	struct ioasid_mapping *m;
 	LIST_HEAD(freed);
@@ -296,6 +320,47 @@ static int ioasid_space_precheck_iova(struct ioasid_space *space, u32 flags,
 	return rc;
 }
 
+/**
+ * ioasid_space_map_user - pin a range of the caller's memory and map it
+ * @space: The IOASID, with a user reference
+ * @uaddr: Page-aligned user address
+ * @length: Page-aligned length, not 0, with @uaddr + @length not wrapping
+ * @flags: IOASID_MAP_* flags, checked
+ * @iova: The IOVA for IOASID_MAP_FIXED_IOVA, page aligned; else output:
+ *        the IOVA the kernel chose
+ *
+ * Return: the pinned pages, which the new mapping holds (for
+ * ioasid_space_remove_mapping() if the caller must undo it), or an
+ * ERR_PTR: -EEXIST or -EADDRNOTAVAIL for a fixed IOVA that is taken or
+ * reserved, -ENOSPC for no room, -EFAULT for memory that is not mapped
+ * (or not writable), -ENOMEM past RLIMIT_MEMLOCK; nothing changes on
+ * error.
+ */
+struct ioasid_pages *ioasid_space_map_user(struct ioasid_space *space,
+					   unsigned long uaddr,
+					   unsigned long length, u32 flags,
+					   u64 *iova)
+{
+	struct ioasid_pages *pages;
+	int rc;
+
+	rc = ioasid_space_precheck_iova(space, flags, *iova, length);
+	if (rc)
+		return ERR_PTR(rc);
+	pages = ioasid_pages_get_user(uaddr, length >> PAGE_SHIFT,
+				      flags & IOASID_MAP_WRITE, space->account);
+	if (IS_ERR(pages))
+		return pages;
+	rc = ioasid_space_add_mapping(space, pages, 0, pages->npages,
+				      ioasid_map_prot(flags),
+				      flags & IOASID_MAP_FIXED_IOVA, uaddr, iova);
+	if (rc) {
+		ioasid_pages_put(pages);
+		return ERR_PTR(rc);
+	}
+	return pages;
+}
+
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_map *cmd = ucmd->cmd;
@@ -317,24 +382,10 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-	rc = ioasid_space_precheck_iova(space, cmd->flags, cmd->iova,
-					cmd->length);
-	if (rc)
-		goto out_put;
-
-	pages = ioasid_pages_get_user(cmd->user_va, cmd->length >> PAGE_SHIFT,
-				      cmd->flags & IOASID_MAP_WRITE,
-				      space->account_mm);
+	pages = ioasid_space_map_user(space, cmd->user_va, cmd->length,
+				      cmd->flags, &cmd->iova);
 	if (IS_ERR(pages)) {
 		rc = PTR_ERR(pages);
-		goto out_put;
-	}
-	rc = ioasid_space_add_mapping(space, pages, 0, pages->npages,
-				      ioasid_map_prot(cmd->flags),
-				      cmd->flags & IOASID_MAP_FIXED_IOVA,
-				      cmd->user_va, &cmd->iova);
-	if (rc) {
-		ioasid_pages_put(pages);
 		goto out_put;
 	}
 	/* A fixed IOVA is already what user space has: nothing to tell. */
@@ -466,15 +517,70 @@ static int ioasid_space_take_range(struct ioasid_space *space,
 	return 0;
 }
 
+/*
+ * The range VFIO type1's v1 unmap removes from [iova, *last]: nothing if
+ * a mapping starts before @iova and reaches into the range, else every
+ * mapping that starts in the range, whole, even past *last.
+ */
+static bool ioasid_space_v1_range(struct ioasid_space *space,
+				  unsigned long iova, unsigned long *last)
+{
+	struct ioasid_mapping *m;
+
+	m = to_mapping(interval_tree_iter_first(&space->mappings, iova, *last));
+	if (!m || m->node.start < iova)
+		return false;
+	m = to_mapping(interval_tree_iter_first(&space->mappings, *last,
+						*last));
+	if (m)
+		*last = m->node.last;
+	return true;
+}
+
+/**
+ * ioasid_space_unmap - remove the mappings of a range
+ * @space: The IOASID, with a user reference
+ * @iova: Start of the range
+ * @last: Its last byte
+ * @rule: IOASID_UNMAP_EXACT: every mapping must lie inside the range;
+ *        IOASID_UNMAP_VFIO_V1: VFIO type1 v1's rule, see
+ *        ioasid_space_v1_range()
+ * @unmapped: Output: the bytes unmapped
+ *
+ * Return: 0, -ENOENT when no mapping lies in the range, -EINVAL when
+ * one crosses an end of it (IOASID_UNMAP_EXACT); nothing changes on
+ * error.  On success no device can reach the unmapped pages any more.
+ */
+int ioasid_space_unmap(struct ioasid_space *space, unsigned long iova,
+		       unsigned long last, enum ioasid_unmap_rule rule,
+		       u64 *unmapped)
+{
+	struct ioasid_mapping *m, *tmp;
+	LIST_HEAD(freed);
+	int rc = -ENOENT;
+
+	*unmapped = 0;
+	down_write(&space->lock);
+	if (rule == IOASID_UNMAP_EXACT ||
+	    ioasid_space_v1_range(space, iova, &last))
+		rc = ioasid_space_take_range(space, iova, last, &freed,
+					     unmapped);
+	up_write(&space->lock);
+
+	list_for_each_entry_safe(m, tmp, &freed, free_link) {
+		ioasid_pages_put(m->pages);
+		kfree(m);
+	}
+	return rc;
+}
+
 int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_unmap *cmd = ucmd->cmd;
 	unsigned long iova = 0, last = ULONG_MAX;
-	u64 __user *ulength;
-	struct ioasid_mapping *m, *tmp;
 	struct ioasid_space *space;
-	u64 unmapped = 0;
-	LIST_HEAD(freed);
+	u64 __user *ulength;
+	u64 unmapped;
 	int rc;
 
 	if (cmd->flags & ~IOASID_UNMAP_ALL)
@@ -503,18 +609,11 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-
-	down_write(&space->lock);
-	rc = ioasid_space_take_range(space, iova, last, &freed, &unmapped);
-	up_write(&space->lock);
+	rc = ioasid_space_unmap(space, iova, last, IOASID_UNMAP_EXACT,
+				&unmapped);
+	ioasid_space_put(space);
 	if (rc == -ENOENT && (cmd->flags & IOASID_UNMAP_ALL))
 		rc = 0;
-
-	list_for_each_entry_safe(m, tmp, &freed, free_link) {
-		ioasid_pages_put(m->pages);
-		kfree(m);
-	}
-	ioasid_space_put(space);
 	if (rc)
 		return rc;
 	/* The probe showed the length writable; it usually holds already. */
@@ -523,46 +622,96 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	return 0;
 }
 
+/**
+ * ioasid_space_walk_ranges - call @fn for each usable IOVA range
+ * @space: The IOASID, with a user reference
+ * @fn: Called with each range in order, under the IOASID's lock; a
+ *      non-zero return stops the walk and is returned
+ * @arg: For @fn
+ *
+ * Return: 0 or what @fn returned.
+ */
+int ioasid_space_walk_ranges(struct ioasid_space *space, ioasid_range_fn_t fn,
+			     void *arg)
+{
+	struct interval_tree_span_iter span;
+	int rc = 0;
+
+	down_read(&space->lock);
+	interval_tree_for_each_span(&span, &space->reserved, 0, ULONG_MAX) {
+		if (!span.is_hole)
+			continue;
+		rc = fn(arg, span.start_hole, span.last_hole);
+		if (rc)
+			break;
+	}
+	up_read(&space->lock);
+	return rc;
+}
+
+struct ioasid_ranges_out {
+	struct ioasid_iova_range __user *uranges;
+	u32 max;
+	u32 n;
+};
+
+static int ioasid_copy_range(void *arg, unsigned long start,
+			     unsigned long last)
+{
+	struct ioasid_iova_range range = { .start = start, .last = last };
+	struct ioasid_ranges_out *out = arg;
+
+	if (out->n < out->max &&
+	    copy_to_user(&out->uranges[out->n], &range, sizeof(range)))
+		return -EFAULT;
+	out->n++;
+	return 0;
+}
+
 int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_iova_ranges *cmd = ucmd->cmd;
-	struct ioasid_iova_range __user *uranges;
-	struct interval_tree_span_iter span;
-	struct ioasid_iova_range range;
+	struct ioasid_ranges_out out = {
+		.uranges = u64_to_user_ptr(cmd->ranges),
+		.max = cmd->num_ranges,
+	};
 	struct ioasid_space *space;
-	u32 n = 0;
-	int rc = 0;
+	int rc;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	uranges = u64_to_user_ptr(cmd->ranges);
 
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-
-	down_read(&space->lock);
 	cmd->out_iova_alignment = ioasid_space_iova_alignment(space);
-	interval_tree_for_each_span(&span, &space->reserved, 0, ULONG_MAX) {
-		if (!span.is_hole)
-			continue;
-		range.start = span.start_hole;
-		range.last = span.last_hole;
-		if (n < cmd->num_ranges &&
-		    copy_to_user(&uranges[n], &range, sizeof(range))) {
-			rc = -EFAULT;
-			break;
-		}
-		n++;
-	}
-	up_read(&space->lock);
+	rc = ioasid_space_walk_ranges(space, ioasid_copy_range, &out);
 	ioasid_space_put(space);
 	if (rc)
 		return rc;
 
-	rc = n > cmd->num_ranges ? -EMSGSIZE : 0;
-	cmd->num_ranges = n;
+	rc = out.n > out.max ? -EMSGSIZE : 0;
+	cmd->num_ranges = out.n;
 	if (ioasid_ucmd_respond(ucmd, sizeof(*cmd)))
 		return -EFAULT;
 	return rc;
+}
+
+/**
+ * ioasid_space_coherency - count an IOASID's domains for a coherency query
+ * @space: The IOASID, with a user reference
+ * @cmd: Its out_ fields are added to
+ */
+void ioasid_space_coherency(struct ioasid_space *space,
+			    struct ioasid_coherency *cmd)
+{
+	struct ioasid_domain *d;
+
+	guard(rwsem_read)(&space->lock);
+	list_for_each_entry(d, &space->domains, link) {
+		cmd->out_domains++;
+		cmd->out_noncoherent_domains += !d->enforce_cc;
+	}
+	if (space->require_coherent)
+		cmd->out_flags |= IOASID_COHERENCY_REQUIRED;
 }
