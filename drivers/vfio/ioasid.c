@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The VFIO device cdev on /dev/ioasid: binding a device file to an ioasid
- * context, and attaching the device to the context's IOASIDs.
+ * VFIO devices on /dev/ioasid: binding a device to an ioasid context, and
+ * attaching it to the context's IOASIDs.
  *
- * The device file holds a reference on the ioasid file from bind to
- * release, so the context outlives the binding; the context holds nothing
- * of the device file, so there is no cycle.
+ * A device cdev binds with VFIO_DEVICE_BIND_IOASID_FD, through the bind
+ * skeleton it shares with iommufd (device_cdev.c); a device of a group
+ * whose container is an ioasid file binds when VFIO_GROUP_GET_DEVICE_FD
+ * first opens it (group.c).  Either way the binding lives from the first
+ * open of the device to its last close, in vfio_device::ioasid_device.
+ *
+ * The device file (or the group) holds a reference on the ioasid file for
+ * as long as it uses the context, so the context outlives the binding;
+ * the context holds nothing of VFIO, so there is no cycle.
  */
 #include <linux/file.h>
 #include <linux/ioasid.h>
@@ -18,111 +24,66 @@ MODULE_IMPORT_NS(IOASID);
 /* Called by vfio_df_open() for the first open of a device bound this way. */
 int vfio_df_ioasid_open(struct vfio_device_file *df)
 {
+	struct vfio_device *device = df->device;
 	struct ioasid_device *idev;
 
-	lockdep_assert_held(&df->device->dev_set->lock);
+	lockdep_assert_held(&device->dev_set->lock);
 
-	idev = ioasid_device_bind(df->ioasid_ctx, df->device->dev, &df->devid);
+	idev = ioasid_device_bind(df->ioasid_ctx, device->dev, &df->devid);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
-	df->ioasid_dev = idev;
+	device->ioasid_device = idev;
 	return 0;
 }
 
 /* Called at the last close: detaches, and gives DMA ownership back. */
 void vfio_df_ioasid_close(struct vfio_device_file *df)
 {
-	lockdep_assert_held(&df->device->dev_set->lock);
+	struct vfio_device *device = df->device;
 
-	ioasid_device_unbind(df->ioasid_dev);
-	df->ioasid_dev = NULL;
+	lockdep_assert_held(&device->dev_set->lock);
+
+	ioasid_device_unbind(device->ioasid_device);
+	device->ioasid_device = NULL;
 }
 
-long vfio_df_ioctl_bind_ioasid(struct vfio_device_file *df,
-			       struct vfio_device_bind_ioasid_fd __user *arg)
+/*
+ * The backend half of VFIO_DEVICE_BIND_IOASID_FD: hold the ioasid file
+ * the device file binds to, until vfio_df_ioasid_put().
+ */
+int vfio_df_ioasid_take(struct vfio_device_file *df, int fd)
 {
-	struct vfio_device *device = df->device;
-	struct vfio_device_bind_ioasid_fd bind;
 	struct ioasid_ctx *ctx;
 	struct file *file;
-	unsigned long minsz;
-	int ret;
 
-	minsz = offsetofend(struct vfio_device_bind_ioasid_fd, out_devid);
-	if (copy_from_user(&bind, arg, minsz))
-		return -EFAULT;
-	if (bind.argsz < minsz || bind.flags || df->group)
-		return -EINVAL;
+	lockdep_assert_held(&df->device->dev_set->lock);
 
-	file = fget(bind.ioasid_fd);
+	file = fget(fd);
 	if (!file)
 		return -EBADF;
 	ctx = ioasid_ctx_from_file(file);
 	if (IS_ERR(ctx)) {
-		ret = PTR_ERR(ctx);
-		goto out_fput;
-	}
-	ret = vfio_device_block_group(device);
-	if (ret)
-		goto out_fput;
-
-	mutex_lock(&device->dev_set->lock);
-	/* A device file binds once, to one context. */
-	if (df->access_granted) {
-		ret = -EINVAL;
-		goto out_unlock;
+		fput(file);
+		return PTR_ERR(ctx);
 	}
 	df->ioasid_file = file;
 	df->ioasid_ctx = ctx;
-	ret = vfio_df_open(df);
-	if (ret)
-		goto out_clear;
-	if (copy_to_user(&arg->out_devid, &df->devid, sizeof(df->devid))) {
-		ret = -EFAULT;
-		goto out_close;
-	}
-	device->cdev_opened = true;
-	/* Paired with smp_load_acquire() in vfio_device_fops::ioctl etc. */
-	smp_store_release(&df->access_granted, true);
-	mutex_unlock(&device->dev_set->lock);
 	return 0;
-
-out_close:
-	vfio_df_close(df);
-out_clear:
-	df->ioasid_file = NULL;
-	df->ioasid_ctx = NULL;
-out_unlock:
-	mutex_unlock(&device->dev_set->lock);
-	vfio_device_unblock_group(device);
-out_fput:
-	fput(file);
-	return ret;
 }
 
-/* Release of a device file bound to an ioasid context. */
-void vfio_df_unbind_ioasid(struct vfio_device_file *df)
+void vfio_df_ioasid_put(struct vfio_device_file *df)
 {
-	struct vfio_device *device = df->device;
-
-	/* No contention at release: see vfio_df_unbind_iommufd(). */
-	if (!df->access_granted)
-		return;
-
-	mutex_lock(&device->dev_set->lock);
-	vfio_df_close(df);
-	device->cdev_opened = false;
-	mutex_unlock(&device->dev_set->lock);
-	vfio_device_unblock_group(device);
 	fput(df->ioasid_file);
+	df->ioasid_file = NULL;
+	df->ioasid_ctx = NULL;
 }
 
 int vfio_df_ioctl_attach_ioasid(struct vfio_device_file *df,
 				struct vfio_device_attach_ioasid __user *arg)
 {
+	struct vfio_device *device = df->device;
 	struct vfio_device_attach_ioasid attach;
 	unsigned long minsz;
-	int ret;
 
 	minsz = offsetofend(struct vfio_device_attach_ioasid, __reserved);
 	if (copy_from_user(&attach, arg, minsz))
@@ -130,21 +91,21 @@ int vfio_df_ioctl_attach_ioasid(struct vfio_device_file *df,
 	if (attach.argsz < minsz || attach.__reserved ||
 	    attach.flags & ~VFIO_DEVICE_ATTACH_IOASID_REPLACE)
 		return -EINVAL;
-	if (!df->ioasid_dev)
+	/* Bound to iommufd, not to us. */
+	if (!df->ioasid_file)
 		return -EINVAL;
 
-	mutex_lock(&df->device->dev_set->lock);
+	guard(mutex)(&device->dev_set->lock);
 	if (attach.flags & VFIO_DEVICE_ATTACH_IOASID_REPLACE)
-		ret = ioasid_device_replace(df->ioasid_dev, attach.ioasid);
-	else
-		ret = ioasid_device_attach(df->ioasid_dev, attach.ioasid);
-	mutex_unlock(&df->device->dev_set->lock);
-	return ret;
+		return ioasid_device_replace(device->ioasid_device,
+					     attach.ioasid);
+	return ioasid_device_attach(device->ioasid_device, attach.ioasid);
 }
 
 int vfio_df_ioctl_detach_ioasid(struct vfio_device_file *df,
 				struct vfio_device_detach_ioasid __user *arg)
 {
+	struct vfio_device *device = df->device;
 	struct vfio_device_detach_ioasid detach;
 	unsigned long minsz;
 
@@ -153,11 +114,10 @@ int vfio_df_ioctl_detach_ioasid(struct vfio_device_file *df,
 		return -EFAULT;
 	if (detach.argsz < minsz || detach.flags)
 		return -EINVAL;
-	if (!df->ioasid_dev)
+	if (!df->ioasid_file)
 		return -EINVAL;
 
-	mutex_lock(&df->device->dev_set->lock);
-	ioasid_device_detach(df->ioasid_dev);
-	mutex_unlock(&df->device->dev_set->lock);
+	guard(mutex)(&device->dev_set->lock);
+	ioasid_device_detach(device->ioasid_device);
 	return 0;
 }
