@@ -37,6 +37,11 @@ int ioasid_vfio_container_attach(struct ioasid_device *idev);
  *                   registration and unregistration.  Calls alternate,
  *                   starting with true, and are never made concurrently.
  *                   The callee must not call back into the context.
+ *                   Context: process context, may sleep; called with
+ *                   the context's coherency lock held, from attach,
+ *                   replace, detach and close (VFIO's device set lock
+ *                   and the IOASID's lock may be held too), and from
+ *                   ioasid_kvm_register() and ioasid_kvm_unregister().
  * @link: In the context's list of hooks; private to /dev/ioasid
  *
  * Embedded by KVM in its own state, one per context it follows.

@@ -83,6 +83,8 @@ void ioasid_ctx_remove_domain(struct ioasid_ctx *ctx,
  * The context keeps no reference on the caller, so that the caller's
  * file reference is the only link between the two and no cycle forms.
  *
+ * Context: Process context; takes the context's coherency lock, under
+ * which @hook may be called.  kvm-vfio calls it with its own lock held.
  * Return: 0, or -EBADFD if @file is not a /dev/ioasid file.
  */
 int ioasid_kvm_register(struct file *file, struct ioasid_kvm_hook *hook)
@@ -104,6 +106,8 @@ EXPORT_SYMBOL_NS_GPL(ioasid_kvm_register, IOASID);
  * @file: The file given to ioasid_kvm_register()
  * @hook: The hook; if it was last told true, it is told false before
  *        this returns, so that nothing the context counted stays with KVM
+ *
+ * Context: As ioasid_kvm_register().
  */
 void ioasid_kvm_unregister(struct file *file, struct ioasid_kvm_hook *hook)
 {

@@ -21,6 +21,7 @@ MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
  * @dev: The device; its driver keeps it alive until unbind
  * @id: Output: the device's id within @ctx
  *
+ * Context: Process context; may sleep.  VFIO holds the device set lock.
  * Return: the binding, to be ended with ioasid_device_unbind(), or an
  * ERR_PTR: -ENODEV if no IOMMU translates the device, -EPERM if the
  * platform cannot isolate its MSIs, -EBUSY if its IOMMU group is used by
@@ -119,6 +120,7 @@ static int ioasid_group_attach(struct ioasid_group *ig,
  * @space: An IOASID of the same context, with a user reference that the
  *         attachment keeps on success
  *
+ * Context: Process context; takes the group's lock and the IOASID's.
  * Return: as ioasid_device_attach().
  */
 int ioasid_device_attach_space(struct ioasid_device *idev,
@@ -135,6 +137,8 @@ int ioasid_device_attach_space(struct ioasid_device *idev,
  * @idev: The binding
  * @ioasid: An IOASID of the same context
  *
+ * Context: Process context; may sleep.  The caller serialises the calls
+ * for one device (VFIO holds the device set lock).
  * Return: 0, -ENOENT for no such IOASID, -EBUSY if the device is already
  * attached or another device of its IOMMU group is attached to another
  * IOASID, -EADDRINUSE if the group's reserved regions or its IOMMU's
@@ -194,6 +198,7 @@ static int ioasid_group_replace(struct ioasid_group *ig,
  * one's directly: there is no window in which it is blocked, or reaches
  * the default domain.
  *
+ * Context: As ioasid_device_attach().
  * Return: 0, -EINVAL if the device is not attached, -EBUSY if other
  * devices of its IOMMU group are attached, or as for
  * ioasid_device_attach(); on error the device stays where it was.
@@ -228,6 +233,8 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_replace, IOASID);
  *
  * When the last attached device of its IOMMU group detaches, the group's
  * DMA is blocked again.  Does nothing if the device is not attached.
+ *
+ * Context: As ioasid_device_attach().
  */
 void ioasid_device_detach(struct ioasid_device *idev)
 {
@@ -254,7 +261,10 @@ EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
  * @idev: The binding; freed on return
  *
  * Detaches the device, gives its group's DMA ownership back and removes
- * its id from the context.
+ * its id from the context.  Waits for ioctls that are using the device's
+ * id to finish, which they do without waiting on the caller.
+ *
+ * Context: Process context; may sleep.  VFIO holds the device set lock.
  */
 void ioasid_device_unbind(struct ioasid_device *idev)
 {

@@ -181,6 +181,7 @@ static const struct file_operations ioasid_fops;
  * on @file for as long as it uses the context, typically from binding a
  * device to unbinding it.
  *
+ * Context: Any context; takes no lock.
  * Return: the context, or ERR_PTR(-EBADFD) if @file is not /dev/ioasid.
  */
 struct ioasid_ctx *ioasid_ctx_from_file(struct file *file)

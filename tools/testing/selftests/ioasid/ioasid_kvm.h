@@ -63,12 +63,8 @@ static inline int kvm_vfio_file(struct kvm_vm *k, int fd, bool add)
 	return ioctl(k->vfio_dev, KVM_SET_DEVICE_ATTR, &attr);
 }
 
-/*
- * The VM's noncoherent_dma_count from its binary stats: how many users
- * of non-coherent DMA make it emulate WBINVD.  -1 if there is no such
- * stat.
- */
-static inline int64_t kvm_noncoherent_dma(struct kvm_vm *k)
+/* The VM binary stat @name, or -1 if there is no such stat. */
+static inline int64_t kvm_vm_stat(struct kvm_vm *k, const char *name)
 {
 	struct kvm_stats_header h;
 	struct kvm_stats_desc *d;
@@ -88,7 +84,7 @@ static inline int64_t kvm_noncoherent_dma(struct kvm_vm *k)
 		goto out;
 	for (i = 0; i < h.num_desc; i++) {
 		d = (struct kvm_stats_desc *)(descs + i * dsize);
-		if (strcmp(d->name, "noncoherent_dma_count"))
+		if (strcmp(d->name, name))
 			continue;
 		if (pread(k->stats, &val, sizeof(val),
 			  h.data_offset + d->offset) != sizeof(val))
@@ -98,6 +94,21 @@ static inline int64_t kvm_noncoherent_dma(struct kvm_vm *k)
 out:
 	free(descs);
 	return val;
+}
+
+/*
+ * How many users of non-coherent DMA make the VM emulate WBINVD, -1 if
+ * the kernel does not say.
+ */
+static inline int64_t kvm_noncoherent_dma(struct kvm_vm *k)
+{
+	return kvm_vm_stat(k, "noncoherent_dma_count");
+}
+
+/* How many files kvm-vfio counts as assigned devices (posted MSIs). */
+static inline int64_t kvm_assigned_devices(struct kvm_vm *k)
+{
+	return kvm_vm_stat(k, "assigned_device_count");
 }
 
 #endif /* __SELFTEST_IOASID_KVM_H */
