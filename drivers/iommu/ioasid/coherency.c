@@ -120,31 +120,16 @@ void ioasid_kvm_unregister(struct file *file, struct ioasid_kvm_hook *hook)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_kvm_unregister, IOASID);
 
-int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd)
+/**
+ * ioasid_ctx_coherency - the context's domains, for IOASID_COHERENCY
+ * @ctx: The context
+ * @domains: Output: how many domains back its IOASIDs
+ * @noncoherent: Output: how many of them let no-snoop DMA through
+ */
+void ioasid_ctx_coherency(struct ioasid_ctx *ctx, u32 *domains,
+			  u32 *noncoherent)
 {
-	struct ioasid_coherency *cmd = ucmd->cmd;
-	struct ioasid_ctx *ctx = ucmd->ctx;
-	struct ioasid_space *space;
-
-	if (cmd->flags & ~IOASID_COHERENCY_CONTEXT)
-		return -EOPNOTSUPP;
-	cmd->out_flags = 0;
-	cmd->out_domains = 0;
-	cmd->out_noncoherent_domains = 0;
-
-	if (cmd->flags & IOASID_COHERENCY_CONTEXT) {
-		if (cmd->ioasid)
-			return -EINVAL;
-		mutex_lock(&ctx->coherency_lock);
-		cmd->out_domains = ctx->domains;
-		cmd->out_noncoherent_domains = ctx->noncoherent_domains;
-		mutex_unlock(&ctx->coherency_lock);
-	} else {
-		space = ioasid_space_get(ctx, cmd->ioasid);
-		if (IS_ERR(space))
-			return PTR_ERR(space);
-		ioasid_space_coherency(space, cmd);
-		ioasid_space_put(space);
-	}
-	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	guard(mutex)(&ctx->coherency_lock);
+	*domains = ctx->domains;
+	*noncoherent = ctx->noncoherent_domains;
 }

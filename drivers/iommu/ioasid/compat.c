@@ -272,7 +272,7 @@ static int ioasid_vfio_get_info(struct ioasid_space *space, void __user *uarg)
 		info.cap_offset = 0;
 	}
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
-	info.iova_pgsizes = ioasid_space_pgsizes(space);
+	info.iova_pgsizes = ioasid_domains_pgsizes(space);
 
 	caps = ioasid_vfio_info_caps(space, &caps_size);
 	if (IS_ERR(caps))
@@ -294,7 +294,7 @@ static int ioasid_vfio_get_info(struct ioasid_space *space, void __user *uarg)
 static int ioasid_vfio_map_dma(struct ioasid_space *space, void __user *uarg)
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
-	unsigned long align = ioasid_space_iova_alignment(space);
+	unsigned long align = ioasid_domains_iova_alignment(space);
 	struct vfio_iommu_type1_dma_map map;
 	u32 flags = IOASID_MAP_FIXED_IOVA;
 	struct ioasid_pages *pages;
@@ -334,7 +334,7 @@ static int ioasid_vfio_unmap_dma(struct ioasid_space *space,
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
 	struct vfio_iommu_type1_dma_unmap __user *uunmap = uarg;
-	unsigned long align = ioasid_space_iova_alignment(space);
+	unsigned long align = ioasid_domains_iova_alignment(space);
 	struct vfio_iommu_type1_dma_unmap unmap;
 	enum ioasid_unmap_rule rule = IOASID_UNMAP_VFIO_V1;
 	u64 last, unmapped;

@@ -104,7 +104,7 @@ static int ioasid_group_attach(struct ioasid_group *ig,
 	if (ig->attached && ig->space != space)
 		return -EBUSY;
 	if (!ig->attached) {
-		rc = ioasid_space_attach(space, ig, idev->dev);
+		rc = ioasid_domains_attach_group(space, ig, idev->dev);
 		if (rc)
 			return rc;
 		ig->space = space;
@@ -180,10 +180,10 @@ static int ioasid_group_replace(struct ioasid_group *ig,
 	/* Other devices of the group still use the old IOASID. */
 	if (ig->attached > 1)
 		return -EBUSY;
-	rc = ioasid_space_attach(space, ig, idev->dev);
+	rc = ioasid_domains_attach_group(space, ig, idev->dev);
 	if (rc)
 		return rc;
-	ioasid_space_release(old_space, ig, old_domain);
+	ioasid_domains_release_group(old_space, ig, old_domain);
 	ig->space = space;
 	idev->space = space;
 	return 0;
@@ -245,7 +245,7 @@ void ioasid_device_detach(struct ioasid_device *idev)
 	space = idev->space;
 	if (space) {
 		if (!--ig->attached) {
-			ioasid_space_detach(space, ig);
+			ioasid_domains_detach_group(space, ig);
 			ig->space = NULL;
 		}
 		idev->space = NULL;

@@ -35,8 +35,8 @@ struct ioasid_reserved {
 };
 
 /* Reserve [start, last] for @owner, unless a mapping already uses it. */
-static int ioasid_space_reserve(struct ioasid_space *space, void *owner,
-				unsigned long start, unsigned long last)
+static int ioasid_reserved_add(struct ioasid_space *space, void *owner,
+			       unsigned long start, unsigned long last)
 {
 	struct ioasid_reserved *r;
 
@@ -54,7 +54,7 @@ static int ioasid_space_reserve(struct ioasid_space *space, void *owner,
 	return 0;
 }
 
-static void ioasid_space_unreserve(struct ioasid_space *space, void *owner)
+static void ioasid_reserved_remove(struct ioasid_space *space, void *owner)
 {
 	struct interval_tree_node *node, *next;
 	struct ioasid_reserved *r;
@@ -76,8 +76,8 @@ static void ioasid_space_unreserve(struct ioasid_space *space, void *owner)
  * Reserve the regions the group may not use for DMA: MSI windows and
  * regions the platform or its devices reserve.
  */
-static int ioasid_space_reserve_group(struct ioasid_space *space,
-				      struct ioasid_group *ig)
+static int ioasid_reserved_add_group(struct ioasid_space *space,
+				     struct ioasid_group *ig)
 {
 	struct iommu_resv_region *resv, *tmp;
 	LIST_HEAD(regions);
@@ -89,15 +89,15 @@ static int ioasid_space_reserve_group(struct ioasid_space *space,
 	list_for_each_entry(resv, &regions, list) {
 		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
 			continue;
-		rc = ioasid_space_reserve(space, ig, resv->start,
-					  resv->start + resv->length - 1);
+		rc = ioasid_reserved_add(space, ig, resv->start,
+					 resv->start + resv->length - 1);
 		if (rc)
 			break;
 	}
 	list_for_each_entry_safe(resv, tmp, &regions, list)
 		kfree(resv);
 	if (rc)
-		ioasid_space_unreserve(space, ig);
+		ioasid_reserved_remove(space, ig);
 	return rc;
 }
 
@@ -111,12 +111,12 @@ static int ioasid_domain_reserve_aperture(struct ioasid_space *space,
 	if (!geo->force_aperture)
 		return 0;
 	if (geo->aperture_start)
-		rc = ioasid_space_reserve(space, d, 0, geo->aperture_start - 1);
+		rc = ioasid_reserved_add(space, d, 0, geo->aperture_start - 1);
 	if (!rc && geo->aperture_end != ULONG_MAX)
-		rc = ioasid_space_reserve(space, d, geo->aperture_end + 1,
-					  ULONG_MAX);
+		rc = ioasid_reserved_add(space, d, geo->aperture_end + 1,
+					 ULONG_MAX);
 	if (rc)
-		ioasid_space_unreserve(space, d);
+		ioasid_reserved_remove(space, d);
 	return rc;
 }
 
@@ -158,14 +158,13 @@ static size_t ioasid_mapping_length(struct ioasid_mapping *m)
 }
 
 /**
- * ioasid_space_map_domains - write a new mapping into every domain
+ * ioasid_domains_map - write a new mapping into every domain
  * @space: The IOASID, locked for writing
  * @m: The mapping, already in @space->mappings
  *
  * Return: 0, or an error with @m in no domain.
  */
-int ioasid_space_map_domains(struct ioasid_space *space,
-			     struct ioasid_mapping *m)
+int ioasid_domains_map(struct ioasid_space *space, struct ioasid_mapping *m)
 {
 	struct ioasid_domain *d, *undo;
 	int rc;
@@ -190,15 +189,14 @@ err_undo:
 }
 
 /**
- * ioasid_space_unmap_domains - take mappings out of every domain
+ * ioasid_domains_unmap - take mappings out of every domain
  * @space: The IOASID, locked for writing
  * @freed: Mappings already removed from @space->mappings, on free_link
  *
  * Each domain's IOTLB is flushed once, after all of its unmaps: when this
  * returns no device can reach the pages of @freed any more.
  */
-void ioasid_space_unmap_domains(struct ioasid_space *space,
-				struct list_head *freed)
+void ioasid_domains_unmap(struct ioasid_space *space, struct list_head *freed)
 {
 	struct iommu_iotlb_gather gather;
 	struct ioasid_mapping *m;
@@ -216,13 +214,13 @@ void ioasid_space_unmap_domains(struct ioasid_space *space,
 }
 
 /**
- * ioasid_space_iova_alignment - what every mapping must be aligned to
+ * ioasid_domains_iova_alignment - what every mapping must be aligned to
  * @space: The IOASID
  *
  * Return: the largest of the smallest page sizes of its domains, and
  * never less than the CPU page size, the unit of pinning.
  */
-unsigned long ioasid_space_iova_alignment(struct ioasid_space *space)
+unsigned long ioasid_domains_iova_alignment(struct ioasid_space *space)
 {
 	unsigned long align = PAGE_SIZE;
 	struct ioasid_domain *d;
@@ -234,13 +232,13 @@ unsigned long ioasid_space_iova_alignment(struct ioasid_space *space)
 }
 
 /**
- * ioasid_space_pgsizes - the page sizes every domain of an IOASID has
+ * ioasid_domains_pgsizes - the page sizes every domain of an IOASID has
  * @space: The IOASID
  *
  * Return: the sizes, none below the CPU page size; with no domain yet,
  * every power of two from the CPU page size up.
  */
-unsigned long ioasid_space_pgsizes(struct ioasid_space *space)
+unsigned long ioasid_domains_pgsizes(struct ioasid_space *space)
 {
 	unsigned long pgsizes = PAGE_MASK;
 	struct ioasid_domain *d;
@@ -255,18 +253,19 @@ unsigned long ioasid_space_pgsizes(struct ioasid_space *space)
 static void ioasid_domain_free(struct ioasid_space *space,
 			       struct ioasid_domain *d)
 {
-	ioasid_space_unreserve(space, d);
+	ioasid_reserved_remove(space, d);
 	iommu_domain_free(d->domain);
 	kfree(d);
 }
 
 /*
- * Make @d block no-snoop DMA if its device's IOMMU @can_enforce.  Done while @d is
- * empty: an IOMMU may only switch a domain whose IOPTEs it can still set
- * up with snooping forced.
+ * Make @d block no-snoop DMA if its device's IOMMU @can_enforce.  Done
+ * while @d is empty: an IOMMU may only switch a domain whose IOPTEs it
+ * can still set up with snooping forced.
  */
 static int ioasid_domain_set_coherency(struct ioasid_space *space,
-				       struct ioasid_domain *d, bool can_enforce)
+				       struct ioasid_domain *d,
+				       bool can_enforce)
 {
 	const struct iommu_domain_ops *ops = d->domain->ops;
 
@@ -328,6 +327,8 @@ err_free:
 static int ioasid_group_set_domain(struct ioasid_group *ig,
 				   struct iommu_domain *domain)
 {
+	lockdep_assert_held(&ig->lock);
+
 	if (ig->domain)
 		return iommu_group_replace_domain(ig->group, domain);
 	return iommu_attach_group(domain, ig->group);
@@ -338,8 +339,9 @@ static int ioasid_group_set_domain(struct ioasid_group *ig,
  * device: a driver answers -EINVAL (or -EMEDIUMTYPE) for a domain its
  * IOMMU cannot use, which only means "try another".
  */
-static int ioasid_space_attach_existing(struct ioasid_space *space,
-					struct ioasid_group *ig, bool enforce_cc)
+static int ioasid_domains_attach_existing(struct ioasid_space *space,
+					  struct ioasid_group *ig,
+					  bool enforce_cc)
 {
 	struct ioasid_domain *d;
 	int rc;
@@ -360,12 +362,12 @@ static int ioasid_space_attach_existing(struct ioasid_space *space,
 }
 
 /**
- * ioasid_space_attach - make a group's DMA go through @space
+ * ioasid_domains_attach_group - make a group's DMA go through @space
  * @space: The IOASID
  * @ig: The group, as the context of @space sees it.  If it is attached
  *      to another IOASID, it is moved over without a window in which its
  *      DMA is blocked; the caller then releases the old IOASID with
- *      ioasid_space_release().
+ *      ioasid_domains_release_group().
  * @dev: The device of @ig being attached, for a new domain
  *
  * Return: 0, or an error with nothing changed: -EADDRINUSE when the
@@ -373,22 +375,25 @@ static int ioasid_space_attach_existing(struct ioasid_space *space,
  * mapping, -EMEDIUMTYPE when @space requires coherency and the device's
  * IOMMU cannot block its no-snoop DMA.
  */
-int ioasid_space_attach(struct ioasid_space *space, struct ioasid_group *ig,
-			struct device *dev)
+int ioasid_domains_attach_group(struct ioasid_space *space,
+				struct ioasid_group *ig, struct device *dev)
 {
 	bool enforce_cc = device_iommu_capable(dev,
 					       IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 	struct ioasid_domain *d;
 	int rc;
 
+	/* The group's attach state, ig->domain, is written here. */
+	lockdep_assert_held(&ig->lock);
+
 	if (space->require_coherent && !enforce_cc)
 		return -EMEDIUMTYPE;
 
 	down_write(&space->lock);
-	rc = ioasid_space_reserve_group(space, ig);
+	rc = ioasid_reserved_add_group(space, ig);
 	if (rc)
 		goto out_unlock;
-	rc = ioasid_space_attach_existing(space, ig, enforce_cc);
+	rc = ioasid_domains_attach_existing(space, ig, enforce_cc);
 	if (rc != -ENODEV)
 		goto out_check;
 
@@ -410,25 +415,26 @@ int ioasid_space_attach(struct ioasid_space *space, struct ioasid_group *ig,
 	ig->domain = d;
 out_check:
 	if (rc)
-		ioasid_space_unreserve(space, ig);
+		ioasid_reserved_remove(space, ig);
 out_unlock:
 	up_write(&space->lock);
 	return rc;
 }
 
 /**
- * ioasid_space_release - forget a group that no longer uses @space
+ * ioasid_domains_release_group - forget a group that no longer uses @space
  * @space: The IOASID the group was attached to
  * @ig: The group, which no longer uses @d
  * @d: The domain of @space it was attached through
  *
  * The last group of a domain frees it.
  */
-void ioasid_space_release(struct ioasid_space *space,
-			  struct ioasid_group *ig, struct ioasid_domain *d)
+void ioasid_domains_release_group(struct ioasid_space *space,
+				  struct ioasid_group *ig,
+				  struct ioasid_domain *d)
 {
 	down_write(&space->lock);
-	ioasid_space_unreserve(space, ig);
+	ioasid_reserved_remove(space, ig);
 	if (!--d->users) {
 		list_del(&d->link);
 		ioasid_ctx_remove_domain(ig->ctx, d);
@@ -438,18 +444,19 @@ void ioasid_space_release(struct ioasid_space *space,
 }
 
 /**
- * ioasid_space_detach - block a group's DMA and leave @space
+ * ioasid_domains_detach_group - block a group's DMA and leave @space
  * @space: The IOASID @ig is attached to
  * @ig: The group
  *
  * The group returns to blocking all DMA.
  */
-void ioasid_space_detach(struct ioasid_space *space,
-			 struct ioasid_group *ig)
+void ioasid_domains_detach_group(struct ioasid_space *space,
+				 struct ioasid_group *ig)
 {
 	struct ioasid_domain *d = ig->domain;
 
+	lockdep_assert_held(&ig->lock);
 	iommu_detach_group(d->domain, ig->group);
 	ig->domain = NULL;
-	ioasid_space_release(space, ig, d);
+	ioasid_domains_release_group(space, ig, d);
 }

@@ -146,8 +146,7 @@ struct ioasid_ucmd {
 
 int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t cmd_len);
 
-struct ioasid_object *ioasid_object_alloc(struct ioasid_ctx *ctx,
-					  size_t size,
+struct ioasid_object *ioasid_object_alloc(struct ioasid_ctx *ctx, size_t size,
 					  enum ioasid_object_type type);
 void ioasid_object_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj);
@@ -212,8 +211,8 @@ struct ioasid_pages {
 	enum ioasid_account account;
 	struct user_struct *user;
 	struct mm_struct *mm;
-	unsigned int nruns;
-	unsigned int runs_cap;
+	unsigned long nruns;
+	unsigned long runs_cap;
 	struct ioasid_pfn_run *runs;
 	struct ioasid_pfn_run first_run;
 };
@@ -336,23 +335,24 @@ struct ioasid_device {
 int ioasid_device_attach_space(struct ioasid_device *idev,
 			       struct ioasid_space *space);
 
-int ioasid_space_attach(struct ioasid_space *space, struct ioasid_group *ig,
-			struct device *dev);
-void ioasid_space_detach(struct ioasid_space *space, struct ioasid_group *ig);
-void ioasid_space_release(struct ioasid_space *space, struct ioasid_group *ig,
-			  struct ioasid_domain *d);
-unsigned long ioasid_space_iova_alignment(struct ioasid_space *space);
-unsigned long ioasid_space_pgsizes(struct ioasid_space *space);
-int ioasid_space_map_domains(struct ioasid_space *space,
-			     struct ioasid_mapping *m);
-void ioasid_space_unmap_domains(struct ioasid_space *space,
-				struct list_head *freed);
+int ioasid_domains_attach_group(struct ioasid_space *space,
+				struct ioasid_group *ig, struct device *dev);
+void ioasid_domains_detach_group(struct ioasid_space *space,
+				 struct ioasid_group *ig);
+void ioasid_domains_release_group(struct ioasid_space *space,
+				  struct ioasid_group *ig,
+				  struct ioasid_domain *d);
+unsigned long ioasid_domains_iova_alignment(struct ioasid_space *space);
+unsigned long ioasid_domains_pgsizes(struct ioasid_space *space);
+int ioasid_domains_map(struct ioasid_space *space, struct ioasid_mapping *m);
+void ioasid_domains_unmap(struct ioasid_space *space, struct list_head *freed);
 
 void ioasid_coherency_init(struct ioasid_ctx *ctx);
 void ioasid_coherency_destroy(struct ioasid_ctx *ctx);
 void ioasid_ctx_add_domain(struct ioasid_ctx *ctx, struct ioasid_domain *d);
-void ioasid_ctx_remove_domain(struct ioasid_ctx *ctx,
-			      struct ioasid_domain *d);
+void ioasid_ctx_remove_domain(struct ioasid_ctx *ctx, struct ioasid_domain *d);
+void ioasid_ctx_coherency(struct ioasid_ctx *ctx, u32 *domains,
+			  u32 *noncoherent);
 int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd);
 
 struct ioasid_coherency;

@@ -14,6 +14,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "ioasid_private.h"
@@ -94,18 +95,27 @@ static void ioasid_pages_uncharge(struct ioasid_pages *pages)
 	}
 }
 
+/*
+ * The most runs a map sizes its array for ahead of need: 16 MiB of runs,
+ * 2 GiB of 4 KiB pages.  Past that the array doubles as it fills, so that
+ * a length user space chose never sizes an allocation by itself.
+ */
+#define PRESIZE_MAX_RUNS (SZ_16M / sizeof(struct ioasid_pfn_run))
+
 /* Make room for @cap runs. */
-static int ioasid_pages_grow(struct ioasid_pages *pages, size_t cap)
+static int ioasid_pages_grow(struct ioasid_pages *pages, unsigned long cap)
 {
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
 	struct ioasid_pfn_run *grown;
 
 	if (pages->runs == &pages->first_run) {
-		grown = kvmalloc_array(cap, sizeof(*grown), GFP_KERNEL_ACCOUNT);
+		grown = kvmalloc_array(cap, sizeof(*grown), gfp);
 		if (grown)
 			grown[0] = pages->first_run;
 	} else {
-		grown = kvrealloc(pages->runs, cap * sizeof(*grown),
-				  GFP_KERNEL_ACCOUNT);
+		/* array_size() saturates, so an overflow fails to allocate. */
+		grown = kvrealloc(pages->runs, array_size(cap, sizeof(*grown)),
+				  gfp);
 	}
 	if (!grown)
 		return -ENOMEM;
@@ -122,7 +132,11 @@ static int ioasid_pages_grow(struct ioasid_pages *pages, size_t cap)
  */
 static int ioasid_pages_presize(struct ioasid_pages *pages, unsigned long n)
 {
-	size_t want = DIV_ROUND_UP(pages->nruns * pages->npages, n);
+	unsigned long want;
+
+	/* nruns <= n <= PIN_BATCH, so the product cannot overflow. */
+	want = min(DIV_ROUND_UP(pages->nruns * pages->npages, n),
+		   PRESIZE_MAX_RUNS);
 
 	if (want <= pages->runs_cap)
 		return 0;
@@ -144,6 +158,7 @@ static int ioasid_pages_add_pfn(struct ioasid_pages *pages, unsigned long index,
 		}
 	}
 	if (pages->nruns == pages->runs_cap) {
+		/* Doubling cannot wrap: runs_cap is bounded by memory. */
 		rc = ioasid_pages_grow(pages, pages->runs_cap * 2);
 		if (rc)
 			return rc;
@@ -314,7 +329,7 @@ void ioasid_pages_put(struct ioasid_pages *pages)
 struct ioasid_pfn_run *ioasid_pages_find_run(struct ioasid_pages *pages,
 					     unsigned long index)
 {
-	unsigned int lo = 0, hi = pages->nruns - 1, mid;
+	unsigned long lo = 0, hi = pages->nruns - 1, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo + 1) / 2;

@@ -231,7 +231,7 @@ static int ioasid_space_add_mapping(struct ioasid_space *space,
 		m->node.start = *iova;
 	m->node.last = m->node.start + length - 1;
 	interval_tree_insert(&m->node, &space->mappings);
-	rc = ioasid_space_map_domains(space, m);
+	rc = ioasid_domains_map(space, m);
 	if (rc) {
 		interval_tree_remove(&m->node, &space->mappings);
 		goto err_unlock;
@@ -261,7 +261,7 @@ void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
 	if (m && m->node.start == iova && m->pages == pages) {
 		interval_tree_remove(&m->node, &space->mappings);
 		list_add(&m->free_link, &freed);
-		ioasid_space_unmap_domains(space, &freed);
+		ioasid_domains_unmap(space, &freed);
 	} else {
 		m = NULL;
 	}
@@ -513,7 +513,7 @@ static int ioasid_space_take_range(struct ioasid_space *space,
 		list_add_tail(&m->free_link, freed);
 		*unmapped += m->node.last - m->node.start + 1;
 	}
-	ioasid_space_unmap_domains(space, freed);
+	ioasid_domains_unmap(space, freed);
 	return 0;
 }
 
@@ -684,7 +684,7 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-	cmd->out_iova_alignment = ioasid_space_iova_alignment(space);
+	cmd->out_iova_alignment = ioasid_domains_iova_alignment(space);
 	rc = ioasid_space_walk_ranges(space, ioasid_copy_range, &out);
 	ioasid_space_put(space);
 	if (rc)
@@ -714,4 +714,30 @@ void ioasid_space_coherency(struct ioasid_space *space,
 	}
 	if (space->require_coherent)
 		cmd->out_flags |= IOASID_COHERENCY_REQUIRED;
+}
+
+int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_coherency *cmd = ucmd->cmd;
+	struct ioasid_space *space;
+
+	if (cmd->flags & ~IOASID_COHERENCY_CONTEXT)
+		return -EOPNOTSUPP;
+	cmd->out_flags = 0;
+	cmd->out_domains = 0;
+	cmd->out_noncoherent_domains = 0;
+
+	if (cmd->flags & IOASID_COHERENCY_CONTEXT) {
+		if (cmd->ioasid)
+			return -EINVAL;
+		ioasid_ctx_coherency(ucmd->ctx, &cmd->out_domains,
+				     &cmd->out_noncoherent_domains);
+	} else {
+		space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
+		if (IS_ERR(space))
+			return PTR_ERR(space);
+		ioasid_space_coherency(space, cmd);
+		ioasid_space_put(space);
+	}
+	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }

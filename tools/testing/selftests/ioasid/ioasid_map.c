@@ -752,6 +752,20 @@ TEST_F(mapping, map_efault)
 	expect_unchanged(_metadata, self);
 }
 
+/*
+ * A length far past the memory that is mapped, with the limit out of the
+ * way (root has CAP_IPC_LOCK, as a VMM with RLIMIT_MEMLOCK unlimited would
+ * pass the charge): EFAULT, and no allocation sized by the length.
+ */
+TEST_F(mapping, map_huge_length)
+{
+	__u64 len = 1ULL << 50;
+
+	ASSERT_ERRNO(EFAULT, map_fixed(self->fd, self->ioasid, self->buf, len, IOVA));
+	ASSERT_ERRNO(EFAULT, map_fixed(self->fd, self->ioasid, self->buf, len - self->ps, 0));
+	expect_unchanged(_metadata, self);
+}
+
 TEST_F(mapping, map_read_only_memory)
 {
 	char *ro = self->buf + 8 * self->ps;
