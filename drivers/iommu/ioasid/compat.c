@@ -86,7 +86,7 @@ void ioasid_vfio_container_remove_group(struct file *file)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_remove_group, IOASID);
 
-/* The container's IOASID with a user reference, and its IOMMU type. */
+/* The container's IOASID, for the length of a call, and its IOMMU type. */
 static struct ioasid_space *ioasid_vfio_space_get(struct ioasid_ctx *ctx,
 						  unsigned int *type)
 {
@@ -95,7 +95,8 @@ static struct ioasid_space *ioasid_vfio_space_get(struct ioasid_ctx *ctx,
 	guard(mutex)(&ctx->vfio.lock);
 	space = ctx->vfio.space;
 	if (space) {
-		refcount_inc(&space->obj.users);
+		/* For the call; the container's reference keeps it published. */
+		atomic_inc(&space->obj.shortterm);
 		*type = ctx->vfio.type;
 	}
 	return space;
@@ -120,8 +121,7 @@ int ioasid_vfio_container_attach(struct ioasid_device *idev)
 	if (!space)
 		return -EINVAL;
 	rc = ioasid_device_attach_space(idev, space);
-	if (rc)
-		ioasid_space_put(space);
+	ioasid_space_put(space);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_attach, IOASID);
@@ -168,7 +168,7 @@ static int ioasid_vfio_set_iommu(struct ioasid_ctx *ctx, unsigned long type)
 	space = ioasid_space_create(ctx, IOASID_ACCOUNT_MM_LOCKED, false);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-	/* The container's reference, besides the registry's. */
+	/* The container's long-term reference, besides the registry's. */
 	refcount_inc(&space->obj.users);
 	ioasid_object_publish(ctx, &space->obj);
 	ctx->vfio.space = space;

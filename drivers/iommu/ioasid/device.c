@@ -103,22 +103,27 @@ static int ioasid_group_attach(struct ioasid_group *ig,
 	/* The group's other devices use another IOASID. */
 	if (ig->attached && ig->space != space)
 		return -EBUSY;
+	/* The attachment's own reference; none for an IOASID going away. */
+	if (!ioasid_object_use(&space->obj))
+		return -ENOENT;
 	if (!ig->attached) {
 		rc = ioasid_domains_attach_group(space, ig, idev->dev);
-		if (rc)
+		if (rc) {
+			ioasid_object_unuse(&space->obj);
 			return rc;
+		}
 		ig->space = space;
 	}
 	ig->attached++;
-	idev->space = space;	/* keeps the caller's reference */
+	idev->space = space;
 	return 0;
 }
 
 /**
  * ioasid_device_attach_space - attach a bound device to an IOASID
  * @idev: The binding
- * @space: An IOASID of the same context, with a user reference that the
- *         attachment keeps on success
+ * @space: An IOASID of the same context, which the caller keeps a
+ *         reference on for the call; the attachment takes its own
  *
  * Context: Process context; takes the group's lock and the IOASID's.
  * Return: as ioasid_device_attach().
@@ -156,8 +161,7 @@ int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid)
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	rc = ioasid_device_attach_space(idev, space);
-	if (rc)
-		ioasid_space_put(space);
+	ioasid_space_put(space);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_attach, IOASID);
@@ -180,10 +184,15 @@ static int ioasid_group_replace(struct ioasid_group *ig,
 	/* Other devices of the group still use the old IOASID. */
 	if (ig->attached > 1)
 		return -EBUSY;
+	if (!ioasid_object_use(&space->obj))
+		return -ENOENT;
 	rc = ioasid_domains_attach_group(space, ig, idev->dev);
-	if (rc)
+	if (rc) {
+		ioasid_object_unuse(&space->obj);
 		return rc;
+	}
 	ioasid_domains_release_group(old_space, ig, old_domain);
+	ioasid_object_unuse(&old_space->obj);
 	ig->space = space;
 	idev->space = space;
 	return 0;
@@ -206,24 +215,18 @@ static int ioasid_group_replace(struct ioasid_group *ig,
 int ioasid_device_replace(struct ioasid_device *idev, u32 ioasid)
 {
 	struct ioasid_group *ig = idev->igroup;
-	struct ioasid_space *space, *old_space;
+	struct ioasid_space *space;
 	int rc;
 
 	space = ioasid_space_get(idev->ctx, ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	mutex_lock(&ig->lock);
-	old_space = idev->space;
 	rc = ioasid_group_replace(ig, idev, space);
 	mutex_unlock(&ig->lock);
-	if (rc == -EALREADY) {
-		/* Already there: only the lookup's reference goes. */
-		ioasid_space_put(space);
-		return 0;
-	}
-	/* On success the old IOASID's reference goes, else the new one's. */
-	ioasid_space_put(rc ? space : old_space);
-	return rc;
+	ioasid_space_put(space);
+	/* Already there is success. */
+	return rc == -EALREADY ? 0 : rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_replace, IOASID);
 
@@ -252,7 +255,7 @@ void ioasid_device_detach(struct ioasid_device *idev)
 	}
 	mutex_unlock(&ig->lock);
 	if (space)
-		ioasid_space_put(space);
+		ioasid_object_unuse(&space->obj);
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
 

@@ -63,7 +63,7 @@ struct user_struct;
  * @type: VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU once VFIO_SET_IOMMU is
  *        done, 0 before
  * @space: The container's IOASID, from VFIO_SET_IOMMU until the last
- *         group leaves, with a user reference
+ *         group leaves, with a long-term user reference
  */
 struct ioasid_vfio {
 	struct mutex lock; /* @groups, @type, @space */
@@ -114,18 +114,26 @@ enum ioasid_object_type {
 
 /**
  * struct ioasid_object - what every object of a context starts with
- * @users: One reference is held by @objects of the owning context while
- *         the object is published; every other user (an ioctl working on
- *         the object, a device attached to an IOASID) holds one more.
- *         Destruction takes the count from 1 to 0 under the xa_lock, so
- *         an object with any other user cannot be destroyed (EBUSY), and
- *         a lookup, which increments under the same lock, never finds an
- *         object on its way out.
+ * @users: Long-term users.  One is held by @objects of the owning context
+ *         while the object is published; every user that keeps the
+ *         object beyond a call holds one more (a device attached to an
+ *         IOASID, a VFIO container's IOASID, the binder of a device).
+ *         IOASID_DESTROY takes the count from 1 to 0 and fails with EBUSY
+ *         while it is higher; a new long-term user can only be added to
+ *         a non-zero count (refcount_inc_not_zero()), so none appears on
+ *         an object on its way out.
+ * @shortterm: Calls using the object right now, each from a lookup with
+ *             ioasid_object_get() to its ioasid_object_put().  Lookups
+ *             take it under the xa_lock, so none starts once the object
+ *             is unpublished; destruction waits for the count to drain
+ *             instead of failing, so that an IOASID_DESTROY racing with
+ *             another call on the same object is not refused for it.
  * @type: What the object is; fixed at allocation.
  * @id: Its id within the context; fixed at allocation.
  */
 struct ioasid_object {
 	refcount_t users;
+	atomic_t shortterm;
 	enum ioasid_object_type type;
 	u32 id;
 };
@@ -153,6 +161,8 @@ void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 					enum ioasid_object_type type);
 void ioasid_object_put(struct ioasid_object *obj);
+bool ioasid_object_use(struct ioasid_object *obj);
+void ioasid_object_unuse(struct ioasid_object *obj);
 void ioasid_object_put_destroy(struct ioasid_ctx *ctx,
 			       struct ioasid_object *obj);
 void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj);
@@ -254,8 +264,8 @@ struct ioasid_mapping {
  *            attached devices and what lies outside their apertures
  * @domains: The &struct ioasid_domain backing the IOASID
  *
- * While a device is attached, it holds a user reference on @obj, so the
- * IOASID cannot be destroyed under it.
+ * While a device is attached, it holds a long-term reference on @obj, so
+ * the IOASID cannot be destroyed under it.
  */
 struct ioasid_space {
 	struct ioasid_object obj;
@@ -321,8 +331,8 @@ void ioasid_group_put(struct ioasid_group *ig);
  * @ctx: The context; the binder keeps its file open while bound
  * @dev: The device, with a reference
  * @igroup: Its group in @ctx, DMA-owned by @ctx
- * @space: The IOASID the device is attached to, with a user reference on
- *         it, or NULL.  Protected by the group's lock.
+ * @space: The IOASID the device is attached to, with a long-term
+ *         reference on it, or NULL.  Protected by the group's lock.
  */
 struct ioasid_device {
 	struct ioasid_object obj;

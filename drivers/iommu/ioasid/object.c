@@ -46,6 +46,7 @@ struct ioasid_object *ioasid_object_alloc(struct ioasid_ctx *ctx, size_t size,
 		return ERR_PTR(-ENOMEM);
 	obj->type = type;
 	refcount_set(&obj->users, 1);
+	atomic_set(&obj->shortterm, 0);
 	rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
 		      GFP_KERNEL_ACCOUNT);
 	if (rc) {
@@ -81,13 +82,14 @@ void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 }
 
 /**
- * ioasid_object_get - look an object up by id and take a user reference
+ * ioasid_object_get - look an object up for the length of a call
  * @ctx: The context to look in
  * @id: The id user space gave
  * @type: The type the caller needs, or IOASID_OBJ_ANY
  *
- * Return: the object, to be released with ioasid_object_put(), or
- * ERR_PTR(-ENOENT) when @id names no published object of @type.
+ * Return: the object with a short-term reference, to be released with
+ * ioasid_object_put() before the call returns, or ERR_PTR(-ENOENT) when
+ * @id names no published object of @type.
  */
 struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 					enum ioasid_object_type type)
@@ -99,7 +101,7 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 	if (!obj || (type != IOASID_OBJ_ANY && obj->type != type))
 		obj = ERR_PTR(-ENOENT);
 	else
-		refcount_inc(&obj->users);
+		atomic_inc(&obj->shortterm);
 	xa_unlock(&ctx->objects);
 	return obj;
 }
@@ -108,33 +110,66 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
  * ioasid_object_put - drop a reference taken by ioasid_object_get()
  * @obj: The object
  *
- * Never frees: the context's own reference outlives every user's.
+ * Never frees: whoever destroys the object waits for this.
  */
 void ioasid_object_put(struct ioasid_object *obj)
 {
+	/* Only the address is used: the object may be gone on wake up. */
+	if (atomic_dec_and_test(&obj->shortterm))
+		wake_up_var(&obj->shortterm);
+}
+
+/**
+ * ioasid_object_use - become a long-term user of an object
+ * @obj: An object the caller holds a short-term reference on
+ *
+ * Return: false if the object is being destroyed; the caller then treats
+ * it as not found.
+ */
+bool ioasid_object_use(struct ioasid_object *obj)
+{
+	return refcount_inc_not_zero(&obj->users);
+}
+
+/**
+ * ioasid_object_unuse - end a long-term use
+ * @obj: The object; the registry's reference keeps it
+ */
+void ioasid_object_unuse(struct ioasid_object *obj)
+{
 	refcount_dec(&obj->users);
-	/* ioasid_object_remove() may be waiting for this. */
-	wake_up_var(&obj->users);
+}
+
+/* Wait for the calls still using an unpublished object. */
+static void ioasid_object_drain(struct ioasid_object *obj)
+{
+	wait_var_event(&obj->shortterm, !atomic_read(&obj->shortterm));
 }
 
 /**
  * ioasid_object_remove - take a kernel-owned object out of the registry
  * @ctx: The owning context
- * @obj: An object whose owner (a device binding) holds a reference
+ * @obj: An object whose owner (a device binding) holds a long-term
+ *       reference
  *
- * Makes the id unknown, then waits for the ioctls still using the object
- * to finish.  On return the owner has the object to itself.
+ * Makes the id unknown, then waits for the calls still using the object
+ * to finish.  Those never wait for the caller, so this ends; a call that
+ * takes long is reported once.  On return the owner has the object to
+ * itself.
  */
 void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
 	xa_erase(&ctx->objects, obj->id);
-	/* The registry's reference, now only nominal, and the owner's. */
-	wait_var_event(&obj->users, refcount_read(&obj->users) == 2);
+	while (!wait_var_event_timeout(&obj->shortterm,
+				       !atomic_read(&obj->shortterm), 30 * HZ))
+		pr_warn_once("ioasid: object %u still in use after 30 s\n",
+			     obj->id);
 }
 
 /*
- * Unpublish @obj if the context holds its only reference.  The caller
- * then owns it and must destroy it.
+ * Unpublish @obj if the context holds its only long-term reference.  The
+ * caller then owns it and must destroy it, once the calls still using it
+ * are done.
  */
 static bool ioasid_object_unpublish(struct ioasid_ctx *ctx,
 				    struct ioasid_object *obj)
@@ -149,6 +184,7 @@ static bool ioasid_object_unpublish(struct ioasid_ctx *ctx,
 
 static void ioasid_object_destroy(struct ioasid_object *obj)
 {
+	ioasid_object_drain(obj);
 	/* Kernel-owned objects always have a second user: never here. */
 	if (!WARN_ON(!ioasid_object_destroy_fn[obj->type]))
 		ioasid_object_destroy_fn[obj->type](obj);
@@ -158,7 +194,7 @@ static void ioasid_object_destroy(struct ioasid_object *obj)
  * ioasid_object_put_destroy - drop a kernel user's reference, destroying
  *                             the object if no one else uses it
  * @ctx: The owning context
- * @obj: A published object the caller holds a user reference on
+ * @obj: A published object the caller holds a long-term reference on
  *
  * For objects the kernel created on user space's behalf (the IOASID of a
  * VFIO container): when the kernel is done with it, it goes, unless user
@@ -167,20 +203,12 @@ static void ioasid_object_destroy(struct ioasid_object *obj)
 void ioasid_object_put_destroy(struct ioasid_ctx *ctx,
 			       struct ioasid_object *obj)
 {
-	bool last = false;
+	bool last;
 
 	xa_lock(&ctx->objects);
-	/*
-	 * Only the registry's reference and ours: lookups take references
-	 * under this lock, so no new user can appear.
-	 */
-	if (refcount_read(&obj->users) == 2) {
-		refcount_set(&obj->users, 0);
-		__xa_erase(&ctx->objects, obj->id);
-		last = true;
-	} else {
-		refcount_dec(&obj->users);
-	}
+	/* Ours; then the registry's, unless someone else uses it too. */
+	refcount_dec(&obj->users);
+	last = ioasid_object_unpublish(ctx, obj);
 	xa_unlock(&ctx->objects);
 	if (last)
 		ioasid_object_destroy(obj);

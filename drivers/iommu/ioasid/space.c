@@ -105,7 +105,7 @@ void ioasid_space_destroy(struct ioasid_object *obj)
 }
 
 /**
- * ioasid_space_get - look an IOASID up, taking a user reference
+ * ioasid_space_get - look an IOASID up for the length of a call
  * @ctx: The context
  * @id: The IOASID's id
  *
@@ -322,7 +322,7 @@ static int ioasid_space_precheck_iova(struct ioasid_space *space, u32 flags,
 
 /**
  * ioasid_space_map_user - pin a range of the caller's memory and map it
- * @space: The IOASID, with a user reference
+ * @space: The IOASID, with a reference for the call
  * @uaddr: Page-aligned user address
  * @length: Page-aligned length, not 0, with @uaddr + @length not wrapping
  * @flags: IOASID_MAP_* flags, checked
@@ -539,7 +539,7 @@ static bool ioasid_space_v1_range(struct ioasid_space *space,
 
 /**
  * ioasid_space_unmap - remove the mappings of a range
- * @space: The IOASID, with a user reference
+ * @space: The IOASID, with a reference for the call
  * @iova: Start of the range
  * @last: Its last byte
  * @rule: IOASID_UNMAP_EXACT: every mapping must lie inside the range;
@@ -624,7 +624,7 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 
 /**
  * ioasid_space_walk_ranges - call @fn for each usable IOVA range
- * @space: The IOASID, with a user reference
+ * @space: The IOASID, with a reference for the call
  * @fn: Called with each range in order, under the IOASID's lock; a
  *      non-zero return stops the walk and is returned
  * @arg: For @fn
@@ -699,7 +699,7 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 
 /**
  * ioasid_space_coherency - count an IOASID's domains for a coherency query
- * @space: The IOASID, with a user reference
+ * @space: The IOASID, with a reference for the call
  * @cmd: Its out_ fields are added to
  */
 void ioasid_space_coherency(struct ioasid_space *space,

@@ -1181,6 +1181,65 @@ static void *ranges_worker(void *arg)
 	return NULL;
 }
 
+struct long_map {
+	pthread_barrier_t *start;
+	int fd;
+	unsigned int ioasid;
+	void *va;
+	size_t length;
+	int rc;
+	int err;
+};
+
+static void *long_map(void *arg)
+{
+	struct long_map *m = arg;
+
+	pthread_barrier_wait(m->start);
+	m->rc = map_fixed(m->fd, m->ioasid, m->va, m->length, IOVA);
+	m->err = errno;
+	return NULL;
+}
+
+/*
+ * IOASID_DESTROY while another thread maps into the IOASID: the map holds
+ * the IOASID only for its call, so the destroy waits for it rather than
+ * failing with EBUSY, and whatever the map pinned is given back.
+ */
+TEST_F(mapping, destroy_during_map)
+{
+	size_t length = 32UL << 20;
+	struct long_map m = {
+		.fd = self->fd, .ioasid = self->ioasid, .length = length,
+	};
+	pthread_barrier_t start;
+	pthread_t thread;
+	int rc;
+
+	m.va = mmap(NULL, length, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m.va);
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, 2));
+	m.start = &start;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, long_map, &m));
+	pthread_barrier_wait(&start);
+	/* Let the map start pinning (faulting 32 MiB in takes a while). */
+	usleep(2000);
+	errno = 0;
+	rc = ioasid_destroy(self->fd, self->ioasid);
+	ASSERT_EQ(0, errno);
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	pthread_barrier_destroy(&start);
+	/* The map either finished first or found the IOASID gone. */
+	if (m.rc)
+		ASSERT_EQ(ENOENT, m.err);
+	TH_LOG("the map %s", m.rc ? "found the IOASID gone" : "finished first");
+	ASSERT_ERRNO(ENOENT, ioasid_destroy(self->fd, self->ioasid));
+	ASSERT_EQ(self->locked, locked_user(self->fd));
+	munmap(m.va, length);
+}
+
 TEST_F(mapping, threads)
 {
 	struct map_worker workers[THREADS];
