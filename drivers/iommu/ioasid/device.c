@@ -13,6 +13,7 @@
 
 #include "ioasid_private.h"
 
+/* For iommu_group_replace_domain(): see ioasid_group_set_domain(). */
 MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
 
 /**

@@ -19,6 +19,7 @@
 #include <linux/iommu.h>
 #include <linux/slab.h>
 
+/* iommu_group_replace_domain() and dev_iommu_ops(): see their users. */
 #include "../iommu-priv.h"
 
 #include "ioasid_private.h"
@@ -277,6 +278,28 @@ static int ioasid_domain_set_coherency(struct ioasid_space *space,
 }
 
 /*
+ * A paging domain for @dev with the aperture it will have once @dev is
+ * attached, so that mappings it cannot translate are refused before the
+ * attach.  The core's allocator gives VT-d domains a 57-bit aperture that
+ * only the attach narrows to what the IOMMU translates (39 bits on QEMU's
+ * VT-d); the driver's domain_alloc_user op, which iommufd uses, sizes
+ * the domain for the device from the start.  That op is an IOMMU driver
+ * op, which is why this reads the device's ops from ../iommu-priv.h.
+ */
+static struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(dev);
+	struct iommu_domain *domain;
+
+	if (!ops->domain_alloc_user)
+		return iommu_paging_domain_alloc(dev);
+	domain = ops->domain_alloc_user(dev, 0, NULL, NULL);
+	if (!IS_ERR(domain))
+		domain->owner = ops;
+	return domain;
+}
+
+/*
  * A new domain for @dev, holding every mapping of @space, blocking
  * no-snoop DMA if @dev's IOMMU @can_enforce.
  */
@@ -292,7 +315,7 @@ static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
 	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 	if (!d)
 		return ERR_PTR(-ENOMEM);
-	d->domain = iommu_paging_domain_alloc(dev);
+	d->domain = ioasid_paging_domain_alloc(dev);
 	if (IS_ERR(d->domain)) {
 		rc = PTR_ERR(d->domain);
 		kfree(d);
@@ -322,7 +345,10 @@ err_free:
 /*
  * Point the group at @domain.  A group attached elsewhere is switched
  * over directly, so that its DMA is never blocked nor sent to
- * the default domain in between.
+ * the default domain in between.  The IOMMU core offers that switch only
+ * to iommufd (iommu_group_replace_domain(), declared in ../iommu-priv.h
+ * and exported in the IOMMUFD_INTERNAL namespace); /dev/ioasid needs the
+ * same guarantee for IOASID replace, and uses it as iommufd does.
  */
 static int ioasid_group_set_domain(struct ioasid_group *ig,
 				   struct iommu_domain *domain)
