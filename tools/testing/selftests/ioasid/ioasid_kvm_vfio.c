@@ -235,4 +235,143 @@ TEST_F(kvm_vfio, iommufd_attach_refused)
 				   &detach));
 }
 
+/*
+ * Fault injection over the paths a real device and KVM take: every
+ * injected failure comes back as ENOMEM or EFAULT and leaves nothing
+ * changed, and the call then succeeds.
+ */
+FIXTURE(fail_nth_dev) {
+	int ioasid_fd;
+	int dev_fd;
+	unsigned int a, b;
+};
+
+FIXTURE_SETUP(fail_nth_dev)
+{
+	self->dev_fd = -1;
+	self->ioasid_fd = -1;
+	if (access(CDEV, F_OK))
+		SKIP(return, "no edu device bound to vfio-pci");
+	if (!fault_injection_setup())
+		SKIP(return, "no fault injection in debugfs");
+	self->ioasid_fd = ioasid_open();
+	ASSERT_LE(0, self->ioasid_fd);
+	ASSERT_EQ(0, ioasid_alloc(self->ioasid_fd, &self->a));
+	ASSERT_EQ(0, ioasid_alloc(self->ioasid_fd, &self->b));
+	self->dev_fd = open(CDEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev_fd);
+}
+
+FIXTURE_TEARDOWN(fail_nth_dev)
+{
+	if (self->dev_fd >= 0)
+		close(self->dev_fd);
+	if (self->ioasid_fd >= 0)
+		close(self->ioasid_fd);
+}
+
+/* Domains of an IOASID, from IOASID_COHERENCY; -1 on error. */
+static int domains_of(int fd, unsigned int ioasid)
+{
+	IOASID_CMD(ioasid_coherency, cmd);
+
+	cmd.ioasid = ioasid;
+	return ioctl(fd, IOASID_COHERENCY, &cmd) ? -1 : (int)cmd.out_domains;
+}
+
+TEST_F(fail_nth_dev, bind)
+{
+	unsigned int n;
+	int rc;
+
+	fail_nth_sweep(n, rc, kv_bind(self->dev_fd, self->ioasid_fd)) {
+		if (rc == 0)
+			break;
+		ASSERT_TRUE(injected_errno(errno)) TH_LOG("n=%u errno=%d", n, errno);
+	}
+	if (rc)
+		ASSERT_EQ(0, kv_bind(self->dev_fd, self->ioasid_fd));
+	ASSERT_LT(1, n);
+	ASSERT_EQ(0, kv_attach(self->dev_fd, self->a));
+	ASSERT_EQ(1, domains_of(self->ioasid_fd, self->a));
+}
+
+TEST_F(fail_nth_dev, replace)
+{
+	struct vfio_device_attach_ioasid rep = {
+		.argsz = sizeof(rep),
+		.flags = VFIO_DEVICE_ATTACH_IOASID_REPLACE,
+	};
+	unsigned int n;
+	int rc;
+
+	ASSERT_EQ(0, kv_bind(self->dev_fd, self->ioasid_fd));
+	ASSERT_EQ(0, kv_attach(self->dev_fd, self->a));
+	rep.ioasid = self->b;
+	fail_nth_sweep(n, rc, ioctl(self->dev_fd, VFIO_DEVICE_ATTACH_IOASID,
+				    &rep)) {
+		if (rc == 0)
+			break;
+		ASSERT_TRUE(injected_errno(errno)) TH_LOG("n=%u errno=%d", n, errno);
+		/* Still where it was. */
+		ASSERT_EQ(1, domains_of(self->ioasid_fd, self->a));
+		ASSERT_EQ(0, domains_of(self->ioasid_fd, self->b));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_LT(1, n);
+	ASSERT_EQ(0, domains_of(self->ioasid_fd, self->a));
+	ASSERT_EQ(1, domains_of(self->ioasid_fd, self->b));
+}
+
+TEST_F(fail_nth_dev, iova_ranges_and_coherency)
+{
+	IOASID_CMD(ioasid_iova_ranges, cmd);
+	IOASID_CMD(ioasid_coherency, coh);
+	struct ioasid_iova_range ranges[4];
+	unsigned int n;
+	int rc;
+
+	ASSERT_EQ(0, kv_bind(self->dev_fd, self->ioasid_fd));
+	ASSERT_EQ(0, kv_attach(self->dev_fd, self->a));
+	cmd.ioasid = self->a;
+	cmd.ranges = (uintptr_t)ranges;
+	fail_nth_sweep(n, rc, (cmd.num_ranges = 4,
+			       ioctl(self->ioasid_fd, IOASID_IOVA_RANGES, &cmd))) {
+		if (rc)
+			ASSERT_TRUE(injected_errno(errno));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_LE(1, cmd.num_ranges);
+	coh.ioasid = self->a;
+	fail_nth_sweep(n, rc, ioctl(self->ioasid_fd, IOASID_COHERENCY, &coh)) {
+		if (rc)
+			ASSERT_TRUE(injected_errno(errno));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(1, coh.out_domains);
+}
+
+TEST_F(fail_nth_dev, kvm_file_add)
+{
+	struct kvm_vm k;
+	unsigned int n;
+	int rc;
+
+	if (access("/dev/kvm", F_OK))
+		SKIP(return, "no /dev/kvm");
+	ASSERT_EQ(0, kvm_vm_open(&k));
+	fail_nth_sweep(n, rc, kvm_vfio_file(&k, self->ioasid_fd, true)) {
+		if (rc == 0)
+			break;
+		ASSERT_TRUE(injected_errno(errno)) TH_LOG("n=%u errno=%d", n, errno);
+		ASSERT_EQ(0, kvm_assigned_devices(&k));
+	}
+	if (rc)
+		ASSERT_EQ(0, kvm_vfio_file(&k, self->ioasid_fd, true));
+	ASSERT_LT(1, n);
+	ASSERT_EQ(1, kvm_assigned_devices(&k));
+	ASSERT_EQ(0, kvm_vfio_file(&k, self->ioasid_fd, false));
+	kvm_vm_close(&k);
+}
+
 TEST_HARNESS_MAIN
