@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs="linux-source-6.12 gcc make patch flex bison bc libelf-dev libssl-dev
       dwarves cpio gzip xz-utils ccache libc6-dev perl python3
-      qemu-system-x86 busybox-static"
+      qemu-system-x86 busybox-static git"
 
 missing=$(for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
