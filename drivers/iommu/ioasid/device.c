@@ -260,6 +260,75 @@ void ioasid_device_detach(struct ioasid_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
 
+/* Copy the reserved regions of @group to @ur, as many as fit in @max. */
+static int ioasid_copy_resv_regions(struct iommu_group *group,
+				    struct ioasid_iova_range __user *ur,
+				    u32 max, u32 *n)
+{
+	struct iommu_resv_region *resv, *tmp;
+	struct ioasid_iova_range range;
+	LIST_HEAD(regions);
+	int rc;
+
+	rc = iommu_get_group_resv_regions(group, &regions);
+	if (rc)
+		return rc;
+	*n = 0;
+	list_for_each_entry(resv, &regions, list) {
+		/* Relaxable regions do not bind an IOASID: see domain.c. */
+		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
+			continue;
+		range.start = resv->start;
+		range.last = resv->start + resv->length - 1;
+		if (*n < max && copy_to_user(&ur[*n], &range, sizeof(range))) {
+			rc = -EFAULT;
+			break;
+		}
+		(*n)++;
+	}
+	list_for_each_entry_safe(resv, tmp, &regions, list)
+		kfree(resv);
+	return rc;
+}
+
+int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_device_info *cmd = ucmd->cmd;
+	struct ioasid_device *idev;
+	struct ioasid_object *obj;
+	u32 n;
+	int rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+	obj = ioasid_object_get(ucmd->ctx, cmd->dev_id, IOASID_OBJ_DEVICE);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	idev = container_of(obj, struct ioasid_device, obj);
+
+	cmd->out_flags = 0;
+	if (device_iommu_capable(idev->dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY))
+		cmd->out_flags |= IOASID_DEVICE_INFO_COHERENT;
+	rc = ioasid_domain_probe(idev->dev, &cmd->out_pgsizes,
+				 &cmd->out_aperture_start,
+				 &cmd->out_aperture_last);
+	if (!rc)
+		rc = ioasid_copy_resv_regions(idev->igroup->group,
+					      u64_to_user_ptr(cmd->reserved),
+					      cmd->num_reserved, &n);
+	ioasid_object_put(obj);
+	if (rc)
+		return rc;
+
+	rc = n > cmd->num_reserved ? -EMSGSIZE : 0;
+	cmd->num_reserved = n;
+	if (ioasid_ucmd_respond(ucmd, sizeof(*cmd)))
+		return -EFAULT;
+	return rc;
+}
+
 /**
  * ioasid_device_unbind - end a binding
  * @idev: The binding; freed on return

@@ -299,6 +299,36 @@ static struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev)
 	return domain;
 }
 
+/**
+ * ioasid_domain_probe - what a domain for a device would translate
+ * @dev: A device with an IOMMU
+ * @pgsizes: Output: its IOPTE sizes
+ * @start: Output: the first IOVA of its aperture
+ * @last: Output: the last one
+ *
+ * Allocates a domain the way an attach would and frees it again: only
+ * the driver knows these, and only for a domain.
+ *
+ * Return: 0 or the driver's error.
+ */
+int ioasid_domain_probe(struct device *dev, u64 *pgsizes, u64 *start,
+			u64 *last)
+{
+	struct iommu_domain *domain = ioasid_paging_domain_alloc(dev);
+
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
+	*pgsizes = domain->pgsize_bitmap;
+	*start = 0;
+	*last = U64_MAX;
+	if (domain->geometry.force_aperture) {
+		*start = domain->geometry.aperture_start;
+		*last = domain->geometry.aperture_end;
+	}
+	iommu_domain_free(domain);
+	return 0;
+}
+
 /*
  * A new domain for @dev, holding every mapping of @space, blocking
  * no-snoop DMA if @dev's IOMMU @can_enforce.

@@ -344,6 +344,9 @@ struct ioasid_device {
 
 int ioasid_device_attach_space(struct ioasid_device *idev,
 			       struct ioasid_space *space);
+int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_domain_probe(struct device *dev, u64 *pgsizes, u64 *start,
+			u64 *last);
 
 int ioasid_domains_attach_group(struct ioasid_space *space,
 				struct ioasid_group *ig, struct device *dev);

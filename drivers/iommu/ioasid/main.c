@@ -77,7 +77,10 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	cmd->caps = 0;
+	cmd->caps = IOASID_CAP_COHERENCY | IOASID_CAP_DEVICE_INFO;
+	/* VFIO takes an ioasid file as a group's container only then. */
+	if (IS_ENABLED(CONFIG_VFIO_GROUP) && IS_ENABLED(CONFIG_VFIO_IOASID))
+		cmd->caps |= IOASID_CAP_VFIO_CONTAINER;
 	return ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -87,6 +90,7 @@ union ioasid_ucmd_buffer {
 	struct ioasid_coherency coherency;
 	struct ioasid_copy copy;
 	struct ioasid_destroy destroy;
+	struct ioasid_device_info device_info;
 	struct ioasid_info info;
 	struct ioasid_iova_ranges iova_ranges;
 	struct ioasid_map map;
@@ -131,6 +135,8 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 		 struct ioasid_iova_ranges, out_iova_alignment),
 	IOCTL_OP(COHERENCY, ioasid_coherency_ioctl, struct ioasid_coherency,
 		 out_noncoherent_domains),
+	IOCTL_OP(DEVICE_INFO, ioasid_device_info_ioctl,
+		 struct ioasid_device_info, reserved),
 #ifdef CONFIG_IOASID_TEST
 	IOCTL_OP(TEST, ioasid_test_ioctl, struct ioasid_test, op),
 #endif

@@ -46,21 +46,37 @@ enum {
 	IOASID_CMD_UNMAP,
 	IOASID_CMD_IOVA_RANGES,
 	IOASID_CMD_COHERENCY,
+	IOASID_CMD_DEVICE_INFO,
 	/* Test-only commands of CONFIG_IOASID_TEST kernels. */
 	IOASID_CMD_TEST = IOASID_CMD_BASE + 0x1f,
+};
+
+/**
+ * enum ioasid_caps - optional features, in &struct ioasid_info.caps
+ * @IOASID_CAP_COHERENCY: IOASID_COHERENCY, IOASID_ALLOC_REQUIRE_COHERENCY,
+ *                        and KVM following a context through kvm-vfio
+ * @IOASID_CAP_VFIO_CONTAINER: The file can be given to
+ *                             VFIO_GROUP_SET_CONTAINER and answers the VFIO
+ *                             container ioctls as VFIO type1 does
+ * @IOASID_CAP_DEVICE_INFO: IOASID_DEVICE_INFO
+ */
+enum ioasid_caps {
+	IOASID_CAP_COHERENCY = 1 << 0,
+	IOASID_CAP_VFIO_CONTAINER = 1 << 1,
+	IOASID_CAP_DEVICE_INFO = 1 << 2,
 };
 
 /**
  * struct ioasid_info - ioctl(IOASID_GET_INFO)
  * @size: sizeof(struct ioasid_info)
  * @flags: Must be 0
- * @caps: Output: the IOASID_CAP_* features this kernel has
+ * @caps: Output: the enum ioasid_caps features this kernel has
  *
  * Tells user space what this kernel offers, so that it can choose what
  * to use before it uses it.  There is deliberately no version number:
  * a feature is either reported here or detected by its own ioctl failing
- * with ENOTTY or EOPNOTSUPP.  No capability is defined yet; bits this
- * kernel does not know are always returned as 0.
+ * with ENOTTY or EOPNOTSUPP.  Bits this kernel does not know are always
+ * returned as 0.
  */
 struct ioasid_info {
 	__u32 size;
@@ -346,5 +362,52 @@ struct ioasid_coherency {
 };
 
 #define IOASID_COHERENCY	_IO(IOASID_TYPE, IOASID_CMD_COHERENCY)
+
+/**
+ * enum ioasid_device_info_flags - what a device's IOMMU offers
+ * @IOASID_DEVICE_INFO_COHERENT: Its domains can block no-snoop DMA, so
+ *                               the device may join an IOASID allocated
+ *                               with IOASID_ALLOC_REQUIRE_COHERENCY
+ */
+enum ioasid_device_info_flags {
+	IOASID_DEVICE_INFO_COHERENT = 1 << 0,
+};
+
+/**
+ * struct ioasid_device_info - ioctl(IOASID_DEVICE_INFO)
+ * @size: sizeof(struct ioasid_device_info)
+ * @flags: Must be 0
+ * @dev_id: A device bound to the context (the id VFIO's bind returned)
+ * @out_flags: Output: enum ioasid_device_info_flags
+ * @out_pgsizes: Output: the IOPTE sizes of the device's domains
+ * @out_aperture_start: Output: the first IOVA its domains translate
+ * @out_aperture_last: Output: the last IOVA its domains translate
+ * @num_reserved: In: room in @reserved; out: how many regions there are
+ * @__reserved: Must be 0
+ * @reserved: Pointer to an array of &struct ioasid_iova_range, filled
+ *            with the IOVA ranges the device may not use (MSI windows,
+ *            regions reserved by the platform), whatever IOASID it
+ *            joins
+ *
+ * What an IOASID will have to respect once the device is attached, asked
+ * of a bound device before any attach: so that a VMM lays out its IOVAs
+ * and chooses IOASID_ALLOC_REQUIRE_COHERENCY up front instead of by
+ * trial.  Errors: ENOENT for no bound device of that id, EMSGSIZE when
+ * @num_reserved is too small (the count is still written back).
+ */
+struct ioasid_device_info {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 out_flags;
+	__aligned_u64 out_pgsizes;
+	__aligned_u64 out_aperture_start;
+	__aligned_u64 out_aperture_last;
+	__u32 num_reserved;
+	__u32 __reserved;
+	__aligned_u64 reserved;
+};
+
+#define IOASID_DEVICE_INFO	_IO(IOASID_TYPE, IOASID_CMD_DEVICE_INFO)
 
 #endif /* _UAPI_LINUX_IOASID_H */

@@ -4,6 +4,7 @@
  * every domain backing an IOASID holds, IOPTE by IOPTE, through attach,
  * map, unmap and detach.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -378,6 +379,82 @@ TEST_F(mock, replace_conflict_keeps_device)
 }
 
 /* Closing the context with devices attached and memory mapped. */
+static int device_info(int fd, unsigned int dev_id,
+		       struct ioasid_iova_range *ranges, unsigned int n,
+		       struct ioasid_device_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->dev_id = dev_id;
+	info->num_reserved = n;
+	info->reserved = (uintptr_t)ranges;
+	return ioctl(fd, IOASID_DEVICE_INFO, info);
+}
+
+/*
+ * What a bound device's IOMMU imposes, asked before any attach: page
+ * sizes, aperture, reserved regions and whether it can be coherent.
+ */
+TEST_F(mock, device_info)
+{
+	struct mock_cfg cfg = {
+		.flags = IOASID_MOCK_COHERENT,
+		.pgsize_bitmap = SZ_4K | SZ_2M,
+		.aperture_last = (1ULL << 39) - 1,
+		.resv_start = 0xfee00000,
+		.resv_length = 0x100000,
+	};
+	struct ioasid_iova_range ranges[2];
+	struct ioasid_device_info info;
+	struct mock_dev md;
+
+	ASSERT_EQ(0, mock_add(self->fd, &cfg, &md));
+	ASSERT_EQ(0, device_info(self->fd, md.dev_id, ranges, 2, &info));
+	ASSERT_EQ(IOASID_DEVICE_INFO_COHERENT, info.out_flags);
+	ASSERT_EQ(SZ_4K | SZ_2M, info.out_pgsizes);
+	ASSERT_EQ(0, info.out_aperture_start);
+	ASSERT_EQ((1ULL << 39) - 1, info.out_aperture_last);
+	ASSERT_EQ(1, info.num_reserved);
+	ASSERT_EQ(0xfee00000, ranges[0].start);
+	ASSERT_EQ(0xfeefffff, ranges[0].last);
+
+	/* The default mock: no coherency, no reserved region. */
+	ASSERT_EQ(0, device_info(self->fd, self->dev.dev_id, ranges, 2, &info));
+	ASSERT_EQ(0, info.out_flags);
+	ASSERT_EQ(0, info.num_reserved);
+	ASSERT_EQ(UINT64_MAX, info.out_aperture_last);
+
+	/* Too little room: the count, and EMSGSIZE. */
+	ASSERT_ERRNO(EMSGSIZE, device_info(self->fd, md.dev_id, ranges, 0, &info));
+	ASSERT_EQ(1, info.num_reserved);
+	ASSERT_ERRNO(EFAULT, device_info(self->fd, md.dev_id, (void *)8, 2, &info));
+	/* What the device info says, an attach then holds to. */
+	ASSERT_EQ(0, attach(self->fd, &md, self->ioasid));
+	ASSERT_ERRNO(EADDRNOTAVAIL, map_at(self->fd, self->ioasid, self->buf,
+					   SZ_4K, 1ULL << 39));
+	ASSERT_EQ(0, detach(self->fd, &md));
+}
+
+TEST_F(mock, device_info_errors)
+{
+	struct ioasid_device_info info;
+
+	ASSERT_ERRNO(ENOENT, device_info(self->fd, self->ioasid, NULL, 0, &info));
+	ASSERT_ERRNO(ENOENT, device_info(self->fd, self->dev.mock_id, NULL, 0, &info));
+	ASSERT_ERRNO(ENOENT, device_info(self->fd, 12345, NULL, 0, &info));
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.dev_id = self->dev.dev_id;
+	info.flags = 1;
+	ASSERT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOASID_DEVICE_INFO, &info));
+	info.flags = 0;
+	info.__reserved = 1;
+	ASSERT_ERRNO(EINVAL, ioctl(self->fd, IOASID_DEVICE_INFO, &info));
+	info.__reserved = 0;
+	info.size = offsetof(struct ioasid_device_info, reserved);
+	ASSERT_ERRNO(EINVAL, ioctl(self->fd, IOASID_DEVICE_INFO, &info));
+}
+
 TEST(close_with_attached_devices)
 {
 	struct mock_cfg other = default_cfg;

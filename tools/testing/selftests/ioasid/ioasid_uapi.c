@@ -12,7 +12,8 @@
 #include "ioasid_test.h"
 
 /* Capability bits this test knows; anything else must read as zero. */
-#define KNOWN_CAPS 0ULL
+#define KNOWN_CAPS (IOASID_CAP_COHERENCY | IOASID_CAP_VFIO_CONTAINER | \
+		    IOASID_CAP_DEVICE_INFO)
 
 FIXTURE(ioasid) {
 	int fd;
@@ -67,6 +68,11 @@ TEST_F(ioasid, get_info)
 	ASSERT_EQ(0, ioctl(self->fd, IOASID_GET_INFO, &info));
 	ASSERT_EQ(sizeof(info), info.size);
 	ASSERT_EQ(0, info.caps & ~KNOWN_CAPS);
+	/*
+	 * The test kernel has each feature (VFIO_GROUP and VFIO_IOASID for the
+	 * container); the tests of each feature show that it works.
+	 */
+	ASSERT_EQ(KNOWN_CAPS, info.caps);
 }
 
 TEST_F(ioasid, unknown_ioctl)
