@@ -9,6 +9,7 @@
 # usage: harness/progs.sh OUT_DIR FLAVOUR
 set -euo pipefail
 
+repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$(cd "$1" && pwd)
 tree=$out/linux
 hdrs=$out/build-$2/usr/include
@@ -19,6 +20,8 @@ make -s -C "$tree/tools/testing/selftests/ioasid" OUTPUT="$out/selftests" \
 	KHDR_INCLUDES="-isystem $hdrs" LDFLAGS=-static
 make -s -C "$tree/tools/ioasid" OUTPUT="$out/tools/" \
 	CFLAGS="-O2 -Wall -isystem $hdrs" LDFLAGS=-static
+# The guest and the script of the qemu suites, which are not kernel files.
+make -s -C "$repo/harness/l2" OUTPUT="$out/tools/"
 rm -f "$progs"/*
 find "$out/selftests" "$out/tools" -maxdepth 1 -type f -perm -u+x \
 	-exec cp {} "$progs/" \;

@@ -1,0 +1,12 @@
+# The KVM runs of the qemu suite on a VT-d unit without snoop control
+# (snoop-control=off): the guest's DMA is not coherent, and KVM must count
+# it while the VM runs, for either container; DMA outside the guest's RAM
+# is blocked all the same.
+DEVICES="-device edu"
+SNOOP=off
+VFIO_EDU=1
+QEMU_L2=1
+L2_NONCOHERENT=1
+L2_VARIANTS="type1:kvm:ok type1:kvm:outside ioasid:kvm:ok ioasid:kvm:outside"
+RUN="ioasid-qemu-l2.sh"
+TIMEOUT=300
