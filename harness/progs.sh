@@ -20,8 +20,11 @@ make -s -C "$tree/tools/testing/selftests/ioasid" OUTPUT="$out/selftests" \
 	KHDR_INCLUDES="-isystem $hdrs" LDFLAGS=-static
 make -s -C "$tree/tools/ioasid" OUTPUT="$out/tools/" \
 	CFLAGS="-O2 -Wall -isystem $hdrs" LDFLAGS=-static
-# The guest and the script of the qemu suites, which are not kernel files.
+# The guest and the script of the qemu suites, and the check of the VM's
+# user-space ABI: test material of the harness, not kernel files.
 make -s -C "$repo/harness/l2" OUTPUT="$out/tools/"
+gcc -static -O2 -Wall -isystem "$hdrs" -I "$tree/tools/testing/selftests" \
+	-o "$out/tools/vm_abi" "$repo/harness/guest/vm_abi.c" -lpthread
 rm -f "$progs"/*
 find "$out/selftests" "$out/tools" -maxdepth 1 -type f -perm -u+x \
 	-exec cp {} "$progs/" \;

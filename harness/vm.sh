@@ -7,6 +7,9 @@
 #        harness/vm.sh OUT_DIR FLAVOUR shell
 #        EXTRA=DIR CMD='prog args' harness/vm.sh OUT_DIR FLAVOUR custom
 #
+# shell and custom take DEVICES, SNOOP, MEM, CMDLINE and VFIO_EDU (see
+# the VM shape below) from the environment when they are set.
+#
 # A suite is harness/suites/SUITE.sh: the VM shape (devices, snoop-control,
 # memory, kernel command line) and the programs to run.  The bench kernel
 # runs the suites of harness/bench/ instead, with the programs that
@@ -33,6 +36,11 @@ if [ "$flavour" = bench ]; then
 	progs=$out/bench/progs
 fi
 
+# What 'make vm' and 'make shell' were given (empty: the default below).
+given_devices=${DEVICES:-} given_snoop=${SNOOP:-} given_mem=${MEM:-}
+given_cmdline=${CMDLINE:-} given_vfio_edu=${VFIO_EDU:-}
+given_qemu_l2=${QEMU_L2:-}
+
 # The VM shape; a suite file overrides what it needs.
 DEVICES="-device edu"
 SNOOP=on
@@ -42,6 +50,11 @@ CMDLINE=""
 VFIO_EDU=0
 RUN=""
 TIMEOUT=900
+# QEMU_L2=1: this machine's QEMU goes to /qemu in the VM (harness/qemu-stage.sh),
+# for harness/l2/ioasid-qemu-l2.sh, with what its runs must see.
+QEMU_L2=0
+L2_NONCOHERENT=""
+L2_VARIANTS=""
 MODE=run
 SHOW=results
 
@@ -55,6 +68,15 @@ custom)
 *)	# shellcheck source=/dev/null
 	. "$suites/$suite.sh" ;;
 esac
+# A suite keeps its own shape; a shell or a custom run takes the caller's.
+if [ "$suite" = shell ] || [ "$suite" = custom ]; then
+	DEVICES=${given_devices:-$DEVICES} SNOOP=${given_snoop:-$SNOOP}
+	MEM=${given_mem:-$MEM} CMDLINE=${given_cmdline:-$CMDLINE}
+	VFIO_EDU=${given_vfio_edu:-$VFIO_EDU}
+	QEMU_L2=${given_qemu_l2:-$QEMU_L2}
+fi
+case $SNOOP in on|off) ;; *) echo "vm: SNOOP is on or off, not '$SNOOP'" >&2; exit 2 ;; esac
+case $VFIO_EDU in 0|1) ;; *) echo "vm: VFIO_EDU is 0 or 1, not '$VFIO_EDU'" >&2; exit 2 ;; esac
 
 [ -f "$kernel" ] || { echo "vm: no kernel at $kernel (make kernel)" >&2; exit 2; }
 mkdir -p "$logs"
@@ -78,6 +100,11 @@ pack() {
 		printf 'MODE=%q\nVFIO_EDU=%q\n' "$MODE" "$VFIO_EDU"
 		printf 'RUN=%q\n' "$RUN"
 	} > "$stage/root/suite.sh"
+	if [ "$QEMU_L2" = 1 ]; then
+		"$repo/harness/qemu-stage.sh" "$stage/root/qemu"
+		printf 'L2_NONCOHERENT=%q\nL2_VARIANTS=%q\n' "$L2_NONCOHERENT" "$L2_VARIANTS" \
+			> "$stage/root/qemu/l2.env"
+	fi
 	(cd "$stage/root" && find . | cpio -o -H newc --quiet | gzip -1) \
 		> "$stage/initrd.gz"
 }
@@ -97,8 +124,9 @@ qemu_cmd() {
 	# interrupt in between gets a false "wild-memory-access" report
 	# (seen once in about forty boots, before any module is loaded).
 	append+=" no5lvl kmemleak=on $CMDLINE"
+	# -nic none: no default NIC; a NIC is one of the DEVICES, if any.
 	qemu=(qemu-system-x86_64 -M q35,kernel-irqchip=split -cpu max
-	      -m "$MEM" -smp "$SMP" -no-reboot
+	      -m "$MEM" -smp "$SMP" -no-reboot -nic none
 	      -kernel "$kernel" -initrd "$stage/initrd.gz" -append "$append"
 	      -device "intel-iommu,intremap=on,snoop-control=$SNOOP"
 	      $DEVICES)

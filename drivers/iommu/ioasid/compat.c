@@ -396,9 +396,16 @@ long ioasid_vfio_ioctl(struct ioasid_ctx *ctx, unsigned int cmd,
 		return ioasid_vfio_check_extension(ctx, arg);
 	case VFIO_SET_IOMMU:
 		return ioasid_vfio_set_iommu(ctx, arg);
+	case VFIO_IOMMU_GET_INFO:
+	case VFIO_IOMMU_MAP_DMA:
+	case VFIO_IOMMU_UNMAP_DMA:
+		break;
+	default:
+		/* Dirty tracking, and any VFIO number we do not serve. */
+		return -ENOTTY;
 	}
 
-	/* A container without an IOMMU type answers EINVAL to the rest. */
+	/* A container without an IOMMU type answers EINVAL, as VFIO's. */
 	space = ioasid_vfio_space_get(ctx, &type);
 	if (!space)
 		return -EINVAL;
@@ -409,11 +416,8 @@ long ioasid_vfio_ioctl(struct ioasid_ctx *ctx, unsigned int cmd,
 	case VFIO_IOMMU_MAP_DMA:
 		rc = ioasid_vfio_map_dma(space, uarg);
 		break;
-	case VFIO_IOMMU_UNMAP_DMA:
-		rc = ioasid_vfio_unmap_dma(space, type, uarg);
-		break;
 	default:
-		rc = -ENOTTY;
+		rc = ioasid_vfio_unmap_dma(space, type, uarg);
 	}
 	ioasid_space_put(space);
 	return rc;

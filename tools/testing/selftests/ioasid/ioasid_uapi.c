@@ -81,7 +81,7 @@ TEST_F(ioasid, unknown_ioctl)
 
 	/* Below, inside and above the command range. */
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_BASE - 1), &info));
-	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_COHERENCY + 1),
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_DEVICE_INFO + 1),
 				   &info));
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, 0xff), &info));
 	/* The right number with another encoding is another ioctl. */
