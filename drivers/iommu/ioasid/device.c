@@ -270,11 +270,12 @@ static int ioasid_copy_resv_regions(struct iommu_group *group,
 	LIST_HEAD(regions);
 	int rc;
 
+	/* On failure the list holds what was gathered before: free it too. */
 	rc = iommu_get_group_resv_regions(group, &regions);
-	if (rc)
-		return rc;
 	*n = 0;
 	list_for_each_entry(resv, &regions, list) {
+		if (rc)
+			break;
 		/* Relaxable regions do not bind an IOASID: see domain.c. */
 		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
 			continue;

@@ -84,9 +84,10 @@ static int ioasid_reserved_add_group(struct ioasid_space *space,
 	LIST_HEAD(regions);
 	int rc;
 
+	/* On failure the list holds what was gathered before: free it too. */
 	rc = iommu_get_group_resv_regions(ig->group, &regions);
 	if (rc)
-		return rc;
+		goto out_free;
 	list_for_each_entry(resv, &regions, list) {
 		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
 			continue;
@@ -95,10 +96,11 @@ static int ioasid_reserved_add_group(struct ioasid_space *space,
 		if (rc)
 			break;
 	}
-	list_for_each_entry_safe(resv, tmp, &regions, list)
-		kfree(resv);
 	if (rc)
 		ioasid_reserved_remove(space, ig);
+out_free:
+	list_for_each_entry_safe(resv, tmp, &regions, list)
+		kfree(resv);
 	return rc;
 }
 
