@@ -15,88 +15,6 @@
 
 #include "ioasid_mock.h"
 
-/* No path of ours has anywhere near this many fault sites. */
-#define MAX_NTH 2000
-
-static bool write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok;
-}
-
-/*
- * Make the fault sites honour fail-nth for ordinary GFP_KERNEL allocations
- * of any order, and quietly: an injected failure is not a splat.
- */
-static bool fault_injection_setup(void)
-{
-	static const char *const settings[][2] = {
-		{ "failslab/ignore-gfp-wait", "N" },
-		{ "failslab/verbose", "0" },
-		{ "fail_page_alloc/ignore-gfp-wait", "N" },
-		{ "fail_page_alloc/ignore-gfp-highmem", "N" },
-		{ "fail_page_alloc/min-order", "0" },
-		{ "fail_page_alloc/verbose", "0" },
-		{ "fail_usercopy/verbose", "0" },
-		{ "fail_ioasid/verbose", "0" },
-	};
-	char path[128];
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(settings); i++) {
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s", settings[i][0]);
-		if (!write_file(path, settings[i][1]))
-			return false;
-	}
-	return true;
-}
-
-static int nth_fd = -1;
-
-/*
- * Writing the count copies it from user space, which is itself a fault
- * site while a count is armed: a write that fails that way consumed the
- * count, and the next one goes through.
- */
-static void nth_arm(unsigned int n)
-{
-	char buf[16];
-	int len = snprintf(buf, sizeof(buf), "%u", n);
-
-	while (pwrite(nth_fd, buf, len, 0) != len)
-		if (errno != EFAULT)
-			abort();
-}
-
-/*
- * Disarm and tell whether the armed site was reached, keeping errno for
- * the caller.  The count is read before the read copies it out, so a
- * count of 1 makes that copy fail: EFAULT there means the site was not
- * reached either.
- */
-static bool nth_disarm(void)
-{
-	int saved_errno = errno;
-	char buf[16] = {};
-	ssize_t len;
-	bool fired;
-
-	len = pread(nth_fd, buf, sizeof(buf) - 1, 0);
-	if (len < 0 && errno != EFAULT)
-		abort();
-	fired = len > 0 && atoi(buf) == 0;
-	if (!fired)
-		nth_arm(0);
-	errno = saved_errno;
-	return fired;
-}
-
 FIXTURE(fail_nth) {
 	int fd;
 };
@@ -105,8 +23,7 @@ FIXTURE_SETUP(fail_nth)
 {
 	if (!fault_injection_setup())
 		SKIP(return, "fault injection is not available in debugfs");
-	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
-	ASSERT_LE(0, nth_fd);
+	ASSERT_LE(0, nth_file());
 	self->fd = ioasid_open();
 	ASSERT_LE(0, self->fd);
 }
@@ -114,27 +31,14 @@ FIXTURE_SETUP(fail_nth)
 FIXTURE_TEARDOWN(fail_nth)
 {
 	close(self->fd);
-	close(nth_fd);
-}
-
-/* An injected failure must come back as one of these, never another. */
-static bool injected_errno(int err)
-{
-	return err == ENOMEM || err == EFAULT;
 }
 
 TEST_F(fail_nth, open)
 {
 	unsigned int n;
-	bool fired;
 	int fd;
 
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		fd = ioasid_open();
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, fd, ioasid_open()) {
 		if (fd >= 0)
 			close(fd);
 		else
@@ -148,17 +52,11 @@ TEST_F(fail_nth, open)
 TEST_F(fail_nth, alloc)
 {
 	unsigned int n, id, first;
-	bool fired;
 	int rc;
 
 	/* Populate the registry so the sweep also covers a non-empty one. */
 	ASSERT_EQ(0, ioasid_alloc(self->fd, &first));
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = ioasid_alloc(self->fd, &id);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, ioasid_alloc(self->fd, &id)) {
 		if (rc == 0) {
 			/* A site with a fallback absorbed the failure. */
 			ASSERT_EQ(first + 1, id);
@@ -178,16 +76,10 @@ TEST_F(fail_nth, alloc)
 TEST_F(fail_nth, destroy)
 {
 	unsigned int n, id;
-	bool fired;
 	int rc;
 
 	ASSERT_EQ(0, ioasid_alloc(self->fd, &id));
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = ioasid_destroy(self->fd, id);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, ioasid_destroy(self->fd, id)) {
 		ASSERT_EQ(-1, rc);
 		ASSERT_TRUE(injected_errno(errno));
 	}
@@ -200,15 +92,9 @@ TEST_F(fail_nth, get_info)
 {
 	IOASID_CMD(ioasid_info, info);
 	unsigned int n;
-	bool fired;
 	int rc;
 
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = ioctl(self->fd, IOASID_GET_INFO, &info);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, ioctl(self->fd, IOASID_GET_INFO, &info)) {
 		ASSERT_EQ(-1, rc);
 		ASSERT_EQ(EFAULT, errno);
 	}
@@ -246,8 +132,7 @@ FIXTURE_SETUP(fail_nth_map)
 {
 	if (!fault_injection_setup())
 		SKIP(return, "fault injection is not available in debugfs");
-	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
-	ASSERT_LE(0, nth_fd);
+	ASSERT_LE(0, nth_file());
 	self->fd = ioasid_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioasid_alloc(self->fd, &self->ioasid));
@@ -262,7 +147,6 @@ FIXTURE_TEARDOWN(fail_nth_map)
 {
 	close(self->fd);
 	munmap(self->buf, BUF_SIZE);
-	close(nth_fd);
 }
 
 static int map_fixed(int fd, unsigned int ioasid, void *va, __u64 iova)
@@ -287,15 +171,9 @@ static bool unchanged(int fd, unsigned int ioasid, void *buf,
 TEST_F(fail_nth_map, map)
 {
 	unsigned int n;
-	bool fired;
 	int rc;
 
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = map_fixed(self->fd, self->ioasid, self->buf, 0x100000);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, map_fixed(self->fd, self->ioasid, self->buf, 0x100000)) {
 		if (rc == 0) {
 			ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
 			continue;
@@ -317,7 +195,6 @@ TEST_F(fail_nth_map, copy)
 	IOASID_CMD(ioasid_copy, cmd);
 	__u64 pins, locked;
 	unsigned int n;
-	bool fired;
 	int rc;
 
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioasid, self->buf, 0x100000));
@@ -328,12 +205,7 @@ TEST_F(fail_nth_map, copy)
 	cmd.src_iova = 0x100000;
 	cmd.dst_iova = 0x200000;
 	cmd.length = BUF_SIZE;
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = ioctl(self->fd, IOASID_COPY, &cmd);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, ioctl(self->fd, IOASID_COPY, &cmd)) {
 		if (rc == 0) {
 			ASSERT_EQ(0, unmap_all(self->fd, self->other));
 			continue;
@@ -353,19 +225,13 @@ TEST_F(fail_nth_map, unmap)
 {
 	IOASID_CMD(ioasid_unmap, cmd);
 	unsigned int n;
-	bool fired;
 	int rc;
 
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioasid, self->buf, 0x100000));
 	cmd.ioasid = self->ioasid;
 	cmd.iova = 0x100000;
 	cmd.length = BUF_SIZE;
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = ioctl(self->fd, IOASID_UNMAP, &cmd);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, ioctl(self->fd, IOASID_UNMAP, &cmd)) {
 		ASSERT_EQ(-1, rc);
 		ASSERT_TRUE(injected_errno(errno));
 		/* Still mapped: mapping over it must fail. */
@@ -399,7 +265,6 @@ TEST_F(fail_nth_map, attach)
 	struct mock_dev dev;
 	__u64 pins, locked;
 	unsigned int n;
-	bool fired;
 	int rc;
 
 	cfg.resv_start = 0x8000000;
@@ -407,12 +272,7 @@ TEST_F(fail_nth_map, attach)
 	ASSERT_EQ(0, mock_add(self->fd, &cfg, &dev));
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioasid, self->buf, 0x100000));
 	pin_state(self->fd, self->buf, &pins, &locked);
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = attach(self->fd, &dev, self->ioasid);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, attach(self->fd, &dev, self->ioasid)) {
 		if (rc == 0) {
 			ASSERT_EQ(0, detach(self->fd, &dev));
 			continue;
@@ -438,7 +298,6 @@ TEST_F(fail_nth_map, map_two_domains)
 	struct mock_cfg other = default_cfg;
 	struct mock_dev a, b;
 	unsigned int n;
-	bool fired;
 	int rc;
 
 	other.iommu = 1;
@@ -447,12 +306,7 @@ TEST_F(fail_nth_map, map_two_domains)
 	ASSERT_EQ(0, mock_add(self->fd, &other, &b));
 	ASSERT_EQ(0, attach(self->fd, &a, self->ioasid));
 	ASSERT_EQ(0, attach(self->fd, &b, self->ioasid));
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = map_fixed(self->fd, self->ioasid, self->buf, 0x100000);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, map_fixed(self->fd, self->ioasid, self->buf, 0x100000)) {
 		if (rc == 0) {
 			ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
 			continue;
@@ -473,18 +327,12 @@ TEST_F(fail_nth_map, bind)
 {
 	struct mock_dev dev;
 	unsigned int n, next;
-	bool fired;
 	int rc;
 
 	/* The next free id: allocate one and give it back. */
 	ASSERT_EQ(0, ioasid_alloc(self->fd, &next));
 	ASSERT_EQ(0, ioasid_destroy(self->fd, next));
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = mock_add(self->fd, &default_cfg, &dev);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, mock_add(self->fd, &default_cfg, &dev)) {
 		if (rc == 0) {
 			ASSERT_EQ(0, ioasid_destroy(self->fd, dev.mock_id));
 			continue;
@@ -512,7 +360,6 @@ TEST_F(fail_nth_map, map_many_batches)
 	size_t len = 1536 * 4096;
 	__u64 pins, locked;
 	unsigned int n;
-	bool fired;
 	void *buf;
 	int rc;
 
@@ -520,12 +367,7 @@ TEST_F(fail_nth_map, map_many_batches)
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
 	pin_state(self->fd, buf, &pins, &locked);
-	for (n = 1; n < MAX_NTH; n++) {
-		nth_arm(n);
-		rc = map_at(self->fd, self->ioasid, buf, len, 0x100000);
-		fired = nth_disarm();
-		if (!fired)
-			break;
+	fail_nth_sweep(n, rc, map_at(self->fd, self->ioasid, buf, len, 0x100000)) {
 		if (rc == 0) {
 			ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
 			continue;

@@ -7,12 +7,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <linux/ioasid.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
 
 #include "../kselftest_harness.h"
 
@@ -66,5 +71,261 @@ static inline int ioasid_destroy(int fd, unsigned int id)
 	cmd.id = id;
 	return ioctl(fd, IOASID_DESTROY, &cmd);
 }
+
+/*
+ * QEMU's edu PCI device (1234:11e8), bound to vfio-pci.  edu copies
+ * between memory and a 4 KiB buffer of its own at device address 0x40000.
+ * Its DMA engine is driven through BAR0: source (0x80), destination
+ * (0x88), count (0x90) and command (0x98: bit 0 start/busy, bit 1 device
+ * to RAM).  Counts stay below 4096 (QEMU 7.2 aborts on a full 4096) and
+ * IOVAs below 256 MiB (edu's DMA mask is 28 bits).
+ */
+#define EDU_ID		0x00
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_CNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_CMD_START	0x1
+#define EDU_CMD_TO_RAM	0x2
+#define EDU_BUF		0x40000
+#define DMA_LEN		2048
+
+/* BAR0 is reached through the device file, as a VMM's emulation would. */
+struct edu {
+	int fd;
+	unsigned int devid;	/* in the ioasid context, once bound */
+	uint64_t bar0;
+};
+
+static inline int region_info(int fd, unsigned int index,
+			      struct vfio_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info);
+}
+
+/* On an open device file: turn bus mastering on and find BAR0. */
+static inline int edu_enable(struct edu *e)
+{
+	struct vfio_region_info cfg, bar;
+	uint16_t cmd;
+
+	if (region_info(e->fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
+	    region_info(e->fd, VFIO_PCI_BAR0_REGION_INDEX, &bar))
+		return -1;
+	if (pread(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		return -1;
+	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
+	if (pwrite(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		return -1;
+	e->bar0 = bar.offset;
+	return 0;
+}
+
+static inline void reg_write(struct edu *e, unsigned int reg, uint64_t val)
+{
+	if (pwrite(e->fd, &val, sizeof(val), e->bar0 + reg) != sizeof(val))
+		abort();
+}
+
+static inline uint32_t reg_read(struct edu *e, unsigned int reg)
+{
+	uint32_t val;
+
+	if (pread(e->fd, &val, sizeof(val), e->bar0 + reg) != sizeof(val))
+		abort();
+	return val;
+}
+
+/* One DMA; false if the engine never finished. */
+static inline bool edu_dma(struct edu *e, uint64_t src, uint64_t dst,
+			   bool to_ram)
+{
+	int ms;
+
+	reg_write(e, EDU_DMA_SRC, src);
+	reg_write(e, EDU_DMA_DST, dst);
+	reg_write(e, EDU_DMA_CNT, DMA_LEN);
+	reg_write(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
+	for (ms = 0; ms < 10000; ms++) {
+		if (!(reg_read(e, EDU_DMA_CMD) & EDU_CMD_START))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static inline bool ram_to_dev(struct edu *e, uint64_t iova)
+{
+	return edu_dma(e, iova, EDU_BUF, false);
+}
+
+static inline bool dev_to_ram(struct edu *e, uint64_t iova)
+{
+	return edu_dma(e, EDU_BUF, iova, true);
+}
+
+/* Whether the first DMA_LEN bytes at @p all are @val. */
+static inline bool all_bytes(const uint8_t *p, uint8_t val)
+{
+	size_t i;
+
+	for (i = 0; i < DMA_LEN; i++)
+		if (p[i] != val)
+			return false;
+	return true;
+}
+
+/*
+ * Whether the VT-d unit can block no-snoop DMA: its Snoop Control
+ * capability, ECAP bit 7, which QEMU's snoop-control option sets.  -1 if
+ * there is no VT-d unit.
+ */
+static inline int vtd_snoop_control(void)
+{
+	FILE *f = fopen("/sys/class/iommu/dmar0/intel-iommu/ecap", "r");
+	unsigned long long ecap;
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llx", &ecap);
+	fclose(f);
+	return n == 1 ? (ecap >> 7) & 1 : -1;
+}
+
+/*
+ * Fault injection: /proc/thread-self/fail-nth makes the n-th fault site
+ * the calling thread reaches fail (a slab or page allocation, a user copy,
+ * an ioasid fault point).
+ */
+
+/* No path of ours has anywhere near this many fault sites. */
+#define MAX_NTH 2000
+
+static inline bool write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
+/*
+ * Make the fault sites honour fail-nth for ordinary GFP_KERNEL allocations
+ * of any order, and quietly: an injected failure is not a splat.
+ */
+static inline bool fault_injection_setup(void)
+{
+	static const char *const settings[][2] = {
+		{ "failslab/ignore-gfp-wait", "N" },
+		{ "failslab/verbose", "0" },
+		{ "fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "fail_page_alloc/min-order", "0" },
+		{ "fail_page_alloc/verbose", "0" },
+		{ "fail_usercopy/verbose", "0" },
+		{ "fail_ioasid/verbose", "0" },
+	};
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(settings); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/%s", settings[i][0]);
+		if (!write_file(path, settings[i][1]))
+			return false;
+	}
+	return true;
+}
+
+/* This thread's fail-nth file, opened on first use; -1 if it cannot be. */
+static inline int nth_file(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	return fd;
+}
+
+/*
+ * Writing the count copies it from user space, which is itself a fault
+ * site while a count is armed: a write that fails that way consumed the
+ * count, and the next one goes through.
+ */
+static inline void nth_arm(unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	while (pwrite(nth_file(), buf, len, 0) != len)
+		if (errno != EFAULT)
+			abort();
+}
+
+/*
+ * Disarm and tell whether the armed site was reached, keeping errno for
+ * the caller.  The count is read before the read copies it out, so a
+ * count of 1 makes that copy fail: EFAULT there means the site was not
+ * reached either.
+ */
+static inline bool nth_disarm(void)
+{
+	int saved_errno = errno;
+	char buf[16] = {};
+	ssize_t len;
+	bool fired;
+
+	len = pread(nth_file(), buf, sizeof(buf) - 1, 0);
+	if (len < 0 && errno != EFAULT)
+		abort();
+	fired = len > 0 && atoi(buf) == 0;
+	if (!fired)
+		nth_arm(0);
+	errno = saved_errno;
+	return fired;
+}
+
+/* An injected failure must come back as one of these, never another. */
+static inline bool injected_errno(int err)
+{
+	return err == ENOMEM || err == EFAULT;
+}
+
+static inline unsigned int *nth_first(unsigned int *n)
+{
+	*n = 1;
+	return n;
+}
+
+/* Arm the n-th site, unless the sweep is over. */
+static inline bool nth_next(const unsigned int *n)
+{
+	if (*n >= MAX_NTH)
+		return false;
+	nth_arm(*n);
+	return true;
+}
+
+/*
+ * fail_nth_sweep(n, rc, call) { ... }
+ *
+ * Run @call with the n-th fault site armed, for n = 1, 2, ... as long as
+ * a run reaches the armed site.  The body runs after each run that did,
+ * with the site disarmed, @rc holding what @call returned and errno what
+ * it left; it may 'continue'.  The first run that reaches no armed site
+ * ends the sweep (so does n reaching MAX_NTH): @rc is then its result and
+ * @n one more than the number of sites it passed.
+ */
+#define fail_nth_sweep(n, rc, call)					\
+	for (unsigned int *nth_ = nth_first(&(n));			\
+	     nth_next(nth_) && ((rc) = (call), nth_disarm());		\
+	     (*nth_)++)
 
 #endif /* __SELFTEST_IOASID_TEST_H */

@@ -22,32 +22,7 @@
 #include "ioasid_kvm.h"
 #include "ioasid_test.h"
 
-#define EDU_ID		0x00
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_START	0x1
-#define EDU_CMD_TO_RAM	0x2
-#define EDU_BUF		0x40000
-#define DMA_LEN		2048
 #define PAGE		4096UL
-
-/* BAR0 is reached through the device file, as a VMM's emulation would. */
-struct edu {
-	int fd;
-	unsigned int devid;
-	uint64_t bar0;
-};
-
-static int region_info(int fd, unsigned int index,
-		       struct vfio_region_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->argsz = sizeof(*info);
-	info->index = index;
-	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info);
-}
 
 static int bind_device(int fd, int ioasid_fd, unsigned int *devid)
 {
@@ -65,23 +40,12 @@ static int bind_device(int fd, int ioasid_fd, unsigned int *devid)
 /* Bind, turn bus mastering on and find BAR0. */
 static int edu_open(struct edu *e, const char *path, int ioasid_fd)
 {
-	struct vfio_region_info cfg, bar;
-	uint16_t cmd;
-
 	e->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (e->fd < 0)
 		return -1;
-	if (bind_device(e->fd, ioasid_fd, &e->devid) ||
-	    region_info(e->fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
-	    region_info(e->fd, VFIO_PCI_BAR0_REGION_INDEX, &bar))
+	if (bind_device(e->fd, ioasid_fd, &e->devid))
 		return -1;
-	if (pread(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		return -1;
-	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
-	if (pwrite(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		return -1;
-	e->bar0 = bar.offset;
-	return 0;
+	return edu_enable(e);
 }
 
 static void edu_close(struct edu *e)
@@ -106,48 +70,6 @@ static int edu_detach(struct edu *e)
 	return ioctl(e->fd, VFIO_DEVICE_DETACH_IOASID, &detach);
 }
 
-static void reg_write(struct edu *e, unsigned int reg, uint64_t val)
-{
-	if (pwrite(e->fd, &val, sizeof(val), e->bar0 + reg) != sizeof(val))
-		abort();
-}
-
-static uint32_t reg_read(struct edu *e, unsigned int reg)
-{
-	uint32_t val;
-
-	if (pread(e->fd, &val, sizeof(val), e->bar0 + reg) != sizeof(val))
-		abort();
-	return val;
-}
-
-/* One DMA; false if the engine never finished. */
-static bool edu_dma(struct edu *e, uint64_t src, uint64_t dst, bool to_ram)
-{
-	int ms;
-
-	reg_write(e, EDU_DMA_SRC, src);
-	reg_write(e, EDU_DMA_DST, dst);
-	reg_write(e, EDU_DMA_CNT, DMA_LEN);
-	reg_write(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
-	for (ms = 0; ms < 10000; ms++) {
-		if (!(reg_read(e, EDU_DMA_CMD) & EDU_CMD_START))
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
-static bool ram_to_dev(struct edu *e, uint64_t iova)
-{
-	return edu_dma(e, iova, EDU_BUF, false);
-}
-
-static bool dev_to_ram(struct edu *e, uint64_t iova)
-{
-	return edu_dma(e, EDU_BUF, iova, true);
-}
-
 static int map(int fd, unsigned int ioasid, void *va, uint64_t iova,
 	       uint32_t prot)
 {
@@ -169,16 +91,6 @@ static int unmap(int fd, unsigned int ioasid, uint64_t iova)
 	cmd.iova = iova;
 	cmd.length = PAGE;
 	return ioctl(fd, IOASID_UNMAP, &cmd);
-}
-
-static bool all_bytes(const uint8_t *p, uint8_t val)
-{
-	size_t i;
-
-	for (i = 0; i < DMA_LEN; i++)
-		if (p[i] != val)
-			return false;
-	return true;
 }
 
 /* Whether vfio0 and vfio1 share an IOMMU group (behind a PCI bridge). */
@@ -455,24 +367,6 @@ TEST(close_ioasid_fd_first)
 }
 
 /*
- * Whether the VT-d unit can block no-snoop DMA: its Snoop Control
- * capability, ECAP bit 7, which QEMU's snoop-control option sets.  -1 if
- * there is no VT-d unit.
- */
-static int vtd_snoop_control(void)
-{
-	FILE *f = fopen("/sys/class/iommu/dmar0/intel-iommu/ecap", "r");
-	unsigned long long ecap;
-	int n;
-
-	if (!f)
-		return -1;
-	n = fscanf(f, "%llx", &ecap);
-	fclose(f);
-	return n == 1 ? (ecap >> 7) & 1 : -1;
-}
-
-/*
  * The domain blocks no-snoop exactly when the IOMMU can, and a VM
  * following the context counts non-coherent DMA exactly while the device
  * is attached to a domain that does not.  DMA works either way.
@@ -503,6 +397,65 @@ TEST_F(edu, kvm_follows_snoop_control)
 	ASSERT_EQ(0, edu_detach(&self->dev));
 	ASSERT_EQ(0, kvm_noncoherent_dma(&kvm));
 	kvm_vm_close(&kvm);
+}
+
+/* The VT-d unit's maximum guest address width (CAP.MGAW + 1), or -1. */
+static int vtd_address_width(void)
+{
+	FILE *f = fopen("/sys/class/iommu/dmar0/intel-iommu/cap", "r");
+	unsigned long long cap;
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llx", &cap);
+	fclose(f);
+	return n == 1 ? ((cap >> 16) & 0x3f) + 1 : -1;
+}
+
+/* The last usable IOVA of an IOASID, or 0 on error. */
+static uint64_t last_usable_iova(int fd, unsigned int ioasid)
+{
+	IOASID_CMD(ioasid_iova_ranges, cmd);
+	struct ioasid_iova_range ranges[8];
+
+	cmd.ioasid = ioasid;
+	cmd.num_ranges = 8;
+	cmd.ranges = (uintptr_t)ranges;
+	if (ioctl(fd, IOASID_IOVA_RANGES, &cmd) || !cmd.num_ranges)
+		return 0;
+	return ranges[cmd.num_ranges - 1].last;
+}
+
+/*
+ * The usable IOVAs are those the IOMMU translates for the device: the
+ * domain's aperture as it is once the device is attached (39 bits on
+ * QEMU's VT-d), not the 57 bits a VT-d domain starts with.  A mapping
+ * beyond it is refused before anything changes, whichever comes first.
+ */
+TEST_F(edu, aperture_is_the_iommus)
+{
+	int aw = vtd_address_width();
+	unsigned int other;
+	uint64_t beyond;
+
+	ASSERT_LT(0, aw);
+	beyond = 1ULL << aw;
+	TH_LOG("VT-d address width: %d bits", aw);
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(beyond - 1, last_usable_iova(self->fd, self->ioasid));
+	ASSERT_ERRNO(EADDRNOTAVAIL, map(self->fd, self->ioasid, self->dst,
+					beyond, RW));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, beyond - PAGE, RW));
+	ASSERT_EQ(0, unmap(self->fd, self->ioasid, beyond - PAGE));
+
+	/* An IOASID mapped there first cannot take the device. */
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &other));
+	ASSERT_EQ(0, map(self->fd, other, self->dst, beyond, RW));
+	ASSERT_EQ(0, edu_detach(&self->dev));
+	ASSERT_ERRNO(EADDRINUSE, edu_attach(&self->dev, other));
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_TRUE(load_device(&self->dev));
 }
 
 /* An IOASID that requires coherency takes the device only if SC is on. */
