@@ -105,7 +105,6 @@ struct ioasid_ctx {
 };
 
 enum ioasid_object_type {
-	IOASID_OBJ_ANY,
 	IOASID_OBJ_SPACE,
 	IOASID_OBJ_DEVICE,
 	IOASID_OBJ_MOCK,

@@ -85,7 +85,7 @@ void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj)
  * ioasid_object_get - look an object up for the length of a call
  * @ctx: The context to look in
  * @id: The id user space gave
- * @type: The type the caller needs, or IOASID_OBJ_ANY
+ * @type: The type the caller needs
  *
  * Return: the object with a short-term reference, to be released with
  * ioasid_object_put() before the call returns, or ERR_PTR(-ENOENT) when
@@ -98,7 +98,7 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 
 	xa_lock(&ctx->objects);
 	obj = xa_load(&ctx->objects, id);
-	if (!obj || (type != IOASID_OBJ_ANY && obj->type != type))
+	if (!obj || obj->type != type)
 		obj = ERR_PTR(-ENOENT);
 	else
 		atomic_inc(&obj->shortterm);
