@@ -214,22 +214,6 @@ static bool range_free(int fd, void *va, uint64_t iova, uint64_t size)
 	       unmapped(fd, iova, size) == (int64_t)size;
 }
 
-/* VmLck of /proc/self/status in kB: the mm's locked_vm, or -1. */
-static long vm_lck_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[128];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 #define KB(bytes) ((long)((bytes) / 1024))
 
 union iommu_info {

@@ -32,20 +32,34 @@
 		ASSERT_EQ(err, errno);                                         \
 	} while (0)
 
-/* VmPin of /proc/self/status in kB, or -1: the mm count as users see it. */
-static inline long vm_pin_kb(void)
+/* A "Name: N kB" field of /proc/self/status, or -1. */
+static inline long proc_status_kb(const char *name)
 {
 	FILE *f = fopen("/proc/self/status", "r");
+	size_t len = strlen(name);
 	char line[128];
 	long kb = -1;
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+		if (!strncmp(line, name, len) && line[len] == ':' &&
+		    sscanf(line + len + 1, "%ld kB", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/* VmPin in kB: the mm's pinned_vm, as users see it. */
+static inline long vm_pin_kb(void)
+{
+	return proc_status_kb("VmPin");
+}
+
+/* VmLck in kB: the mm's locked_vm, which VFIO type1 charges. */
+static inline long vm_lck_kb(void)
+{
+	return proc_status_kb("VmLck");
 }
 
 static inline int ioasid_open(void)
@@ -178,6 +192,24 @@ static inline bool all_bytes(const uint8_t *p, uint8_t val)
 	return true;
 }
 
+/* A register of the VT-d unit from sysfs ("cap", "ecap"), or -1. */
+static inline long long vtd_register(const char *name)
+{
+	unsigned long long val;
+	char path[64];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/class/iommu/dmar0/intel-iommu/%s",
+		 name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llx", &val);
+	fclose(f);
+	return n == 1 ? (long long)val : -1;
+}
+
 /*
  * Whether the VT-d unit can block no-snoop DMA: its Snoop Control
  * capability, ECAP bit 7, which QEMU's snoop-control option sets.  -1 if
@@ -185,15 +217,17 @@ static inline bool all_bytes(const uint8_t *p, uint8_t val)
  */
 static inline int vtd_snoop_control(void)
 {
-	FILE *f = fopen("/sys/class/iommu/dmar0/intel-iommu/ecap", "r");
-	unsigned long long ecap;
-	int n;
+	long long ecap = vtd_register("ecap");
 
-	if (!f)
-		return -1;
-	n = fscanf(f, "%llx", &ecap);
-	fclose(f);
-	return n == 1 ? (ecap >> 7) & 1 : -1;
+	return ecap < 0 ? -1 : (ecap >> 7) & 1;
+}
+
+/* The VT-d unit's maximum guest address width (CAP.MGAW + 1), or -1. */
+static inline int vtd_address_width(void)
+{
+	long long cap = vtd_register("cap");
+
+	return cap < 0 ? -1 : ((cap >> 16) & 0x3f) + 1;
 }
 
 /*

@@ -399,20 +399,6 @@ TEST_F(edu, kvm_follows_snoop_control)
 	kvm_vm_close(&kvm);
 }
 
-/* The VT-d unit's maximum guest address width (CAP.MGAW + 1), or -1. */
-static int vtd_address_width(void)
-{
-	FILE *f = fopen("/sys/class/iommu/dmar0/intel-iommu/cap", "r");
-	unsigned long long cap;
-	int n;
-
-	if (!f)
-		return -1;
-	n = fscanf(f, "%llx", &cap);
-	fclose(f);
-	return n == 1 ? ((cap >> 16) & 0x3f) + 1 : -1;
-}
-
 /* The last usable IOVA of an IOASID, or 0 on error. */
 static uint64_t last_usable_iova(int fd, unsigned int ioasid)
 {
