@@ -124,9 +124,10 @@ enum ioasid_object_type {
  * @shortterm: Calls using the object right now, each from a lookup with
  *             ioasid_object_get() to its ioasid_object_put().  Lookups
  *             take it under the xa_lock, so none starts once the object
- *             is unpublished; destruction waits for the count to drain
- *             instead of failing, so that an IOASID_DESTROY racing with
- *             another call on the same object is not refused for it.
+ *             is unpublished.  Destroying an object that calls still use
+ *             neither fails nor waits: the last of them destroys it, so
+ *             that an IOASID_DESTROY racing with another call on the same
+ *             object is not refused for it, nor held up by it.
  * @type: What the object is; fixed at allocation.
  * @id: Its id within the context; fixed at allocation.
  */

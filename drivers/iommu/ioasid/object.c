@@ -26,6 +26,8 @@ static void (*const ioasid_object_destroy_fn[IOASID_OBJ_MAX])(struct ioasid_obje
 #endif
 };
 
+static void ioasid_object_destroy(struct ioasid_object *obj);
+
 /**
  * ioasid_object_alloc - reserve an id and allocate a new object
  * @ctx: The owning context
@@ -110,12 +112,19 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
  * ioasid_object_put - drop a reference taken by ioasid_object_get()
  * @obj: The object
  *
- * Never frees: whoever destroys the object waits for this.
+ * The last reference to an object that was unpublished (destroyed while
+ * calls used it) destroys it, so that destruction never waits for a call
+ * that user space can keep blocked.  Context: process context, with no
+ * lock of the object's held: it may sleep.
  */
 void ioasid_object_put(struct ioasid_object *obj)
 {
-	/* Only the address is used: the object may be gone on wake up. */
-	if (atomic_dec_and_test(&obj->shortterm))
+	if (!atomic_dec_and_test(&obj->shortterm))
+		return;
+	if (!refcount_read(&obj->users))
+		ioasid_object_destroy(obj);
+	else
+		/* ioasid_object_remove() may be waiting for this. */
 		wake_up_var(&obj->shortterm);
 }
 
@@ -140,12 +149,6 @@ void ioasid_object_unuse(struct ioasid_object *obj)
 	refcount_dec(&obj->users);
 }
 
-/* Wait for the calls still using an unpublished object. */
-static void ioasid_object_drain(struct ioasid_object *obj)
-{
-	wait_var_event(&obj->shortterm, !atomic_read(&obj->shortterm));
-}
-
 /**
  * ioasid_object_remove - take a kernel-owned object out of the registry
  * @ctx: The owning context
@@ -168,23 +171,31 @@ void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 
 /*
  * Unpublish @obj if the context holds its only long-term reference.  The
- * caller then owns it and must destroy it, once the calls still using it
- * are done.
+ * caller then holds a call-length reference on it, and its
+ * ioasid_object_put() destroys the object unless calls still use it.
  */
 static bool ioasid_object_unpublish(struct ioasid_ctx *ctx,
 				    struct ioasid_object *obj)
 {
 	lockdep_assert_held(&ctx->objects.xa_lock);
 
-	if (!refcount_dec_if_one(&obj->users))
+	/*
+	 * The caller's own call-length reference, taken before the users
+	 * count can reach zero, so that the object is destroyed exactly once:
+	 * by the caller's ioasid_object_put(), or by the last call using it.
+	 */
+	atomic_inc(&obj->shortterm);
+	if (!refcount_dec_if_one(&obj->users)) {
+		if (atomic_dec_and_test(&obj->shortterm))
+			wake_up_var(&obj->shortterm);
 		return false;
+	}
 	__xa_erase(&ctx->objects, obj->id);
 	return true;
 }
 
 static void ioasid_object_destroy(struct ioasid_object *obj)
 {
-	ioasid_object_drain(obj);
 	/* Kernel-owned objects always have a second user: never here. */
 	if (!WARN_ON(!ioasid_object_destroy_fn[obj->type]))
 		ioasid_object_destroy_fn[obj->type](obj);
@@ -211,7 +222,7 @@ void ioasid_object_put_destroy(struct ioasid_ctx *ctx,
 	last = ioasid_object_unpublish(ctx, obj);
 	xa_unlock(&ctx->objects);
 	if (last)
-		ioasid_object_destroy(obj);
+		ioasid_object_put(obj);
 }
 
 /**
@@ -237,7 +248,7 @@ int ioasid_object_destroy_id(struct ioasid_ctx *ctx, u32 id)
 	if (rc)
 		return rc;
 
-	ioasid_object_destroy(obj);
+	ioasid_object_put(obj);
 	return 0;
 }
 
@@ -274,7 +285,7 @@ void ioasid_ctx_destroy_all(struct ioasid_ctx *ctx)
 			freed = ioasid_object_unpublish(ctx, obj);
 			xa_unlock(&ctx->objects);
 			if (freed)
-				ioasid_object_destroy(obj);
+				ioasid_object_put(obj);
 			progress |= freed;
 		}
 	} while (progress && !xa_empty(&ctx->objects));

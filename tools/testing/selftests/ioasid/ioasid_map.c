@@ -1203,8 +1203,8 @@ static void *long_map(void *arg)
 
 /*
  * IOASID_DESTROY while another thread maps into the IOASID: the map holds
- * the IOASID only for its call, so the destroy waits for it rather than
- * failing with EBUSY, and whatever the map pinned is given back.
+ * the IOASID only for its call, so the destroy does not fail with EBUSY,
+ * and whatever the map pinned is given back once the map returns.
  */
 TEST_F(mapping, destroy_during_map)
 {
