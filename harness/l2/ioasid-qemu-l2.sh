@@ -189,10 +189,10 @@ inspect() {
 		elif [ ! -f "$vms/noncoherent_dma_count" ]; then
 			fail "no noncoherent_dma_count in $vms; its stats: $(ls "$vms" | tr '\n' ' ')"
 		else
-			v=$(cat "$vms/noncoherent_dma_count")
-			note "KVM VM $(basename "$vms"): noncoherent_dma_count $v (expected $L2_NONCOHERENT)"
-			[ "$v" = "$L2_NONCOHERENT" ] ||
-				fail "noncoherent_dma_count is $v, expected $L2_NONCOHERENT"
+			count=$(cat "$vms/noncoherent_dma_count")
+			note "KVM VM $(basename "$vms"): noncoherent_dma_count $count (expected $L2_NONCOHERENT)"
+			[ "$count" = "$L2_NONCOHERENT" ] ||
+				fail "noncoherent_dma_count is $count, expected $L2_NONCOHERENT"
 		fi
 	else
 		note "tcg: QEMU made no KVM VM, so there is no count of non-coherent DMA to read"
