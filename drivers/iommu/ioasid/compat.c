@@ -196,7 +196,7 @@ static int ioasid_vfio_add_range(void *arg, unsigned long start,
 
 	if (r->n == r->cap) {
 		grown = krealloc_array(r->ranges, r->cap * 2 + 4,
-				       sizeof(*grown), GFP_KERNEL_ACCOUNT);
+				       sizeof(*grown), IOASID_GFP);
 		if (!grown)
 			return -ENOMEM;
 		r->ranges = grown;
@@ -227,7 +227,7 @@ static void *ioasid_vfio_info_caps(struct ioasid_space *space, size_t *size)
 		goto out_free;
 	iova_size = ALIGN(struct_size(iova_cap, iova_ranges, r.n), 8);
 	*size = iova_size + ALIGN(sizeof(*avail_cap), 8);
-	buf = kzalloc(*size, GFP_KERNEL_ACCOUNT);
+	buf = kzalloc(*size, IOASID_GFP);
 	if (!buf) {
 		rc = -ENOMEM;
 		goto out_free;

@@ -45,7 +45,7 @@ static int ioasid_reserved_add(struct ioasid_space *space, void *owner,
 
 	if (interval_tree_iter_first(&space->mappings, start, last))
 		return -EADDRINUSE;
-	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	r = kzalloc(sizeof(*r), IOASID_GFP);
 	if (!r)
 		return -ENOMEM;
 	r->owner = owner;
@@ -141,7 +141,7 @@ static int ioasid_domain_map(struct ioasid_domain *d, struct ioasid_mapping *m)
 		iova = m->node.start + ((index - m->pg_index) << PAGE_SHIFT);
 		rc = iommu_map(d->domain, iova,
 			       PFN_PHYS(run->pfn + index - run->index),
-			       n << PAGE_SHIFT, m->prot, GFP_KERNEL_ACCOUNT);
+			       n << PAGE_SHIFT, m->prot, IOASID_GFP);
 		if (rc)
 			goto err_unmap;
 		index += n;
@@ -344,7 +344,7 @@ static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
 	struct ioasid_domain *d;
 	int rc;
 
-	d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	d = kzalloc(sizeof(*d), IOASID_GFP);
 	if (!d)
 		return ERR_PTR(-ENOMEM);
 	d->domain = ioasid_paging_domain_alloc(dev);

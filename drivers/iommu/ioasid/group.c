@@ -32,10 +32,10 @@ struct ioasid_group *ioasid_group_get(struct ioasid_ctx *ctx,
 		ig->bound++;
 		return ig;
 	}
-	ig = kzalloc(sizeof(*ig), GFP_KERNEL_ACCOUNT);
+	ig = kzalloc(sizeof(*ig), IOASID_GFP);
 	if (!ig)
 		return ERR_PTR(-ENOMEM);
-	rc = xa_insert(&ctx->groups, id, ig, GFP_KERNEL_ACCOUNT);
+	rc = xa_insert(&ctx->groups, id, ig, IOASID_GFP);
 	if (rc) {
 		kfree(ig);
 		return ERR_PTR(rc);

@@ -42,6 +42,7 @@
 #ifndef __IOASID_PRIVATE_H
 #define __IOASID_PRIVATE_H
 
+#include <linux/gfp.h>
 #include <linux/interval_tree.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -50,6 +51,15 @@
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
+
+/*
+ * Memory user space makes the kernel hold for it (objects, mappings, PFN
+ * runs, IOMMU page tables) is charged to the caller's memory cgroup.  At
+ * the cgroup's limit the ioctl fails with ENOMEM rather than invoking the
+ * cgroup's OOM killer: the caller can unmap or close and try again, and a
+ * VMM near its limit is not killed for asking.
+ */
+#define IOASID_GFP (GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
 
 struct device;
 struct mm_struct;

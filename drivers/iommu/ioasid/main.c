@@ -25,7 +25,7 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 {
 	struct ioasid_ctx *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	ctx = kzalloc(sizeof(*ctx), IOASID_GFP);
 	if (!ctx)
 		return -ENOMEM;
 	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);

@@ -43,14 +43,14 @@ struct ioasid_object *ioasid_object_alloc(struct ioasid_ctx *ctx, size_t size,
 	struct ioasid_object *obj;
 	int rc;
 
-	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	obj = kzalloc(size, IOASID_GFP);
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
 	obj->type = type;
 	refcount_set(&obj->users, 1);
 	atomic_set(&obj->shortterm, 0);
 	rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
-		      GFP_KERNEL_ACCOUNT);
+		      IOASID_GFP);
 	if (rc) {
 		kfree(obj);
 		return ERR_PTR(rc);

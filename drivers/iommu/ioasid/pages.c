@@ -105,7 +105,7 @@ static void ioasid_pages_uncharge(struct ioasid_pages *pages)
 /* Make room for @cap runs. */
 static int ioasid_pages_grow(struct ioasid_pages *pages, unsigned long cap)
 {
-	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
+	gfp_t gfp = IOASID_GFP | __GFP_NOWARN;
 	struct ioasid_pfn_run *grown;
 
 	if (pages->runs == &pages->first_run) {
@@ -265,7 +265,7 @@ struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 	struct ioasid_pages *pages;
 	int rc;
 
-	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	pages = kzalloc(sizeof(*pages), IOASID_GFP);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&pages->kref);

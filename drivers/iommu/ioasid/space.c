@@ -212,7 +212,7 @@ static int ioasid_space_add_mapping(struct ioasid_space *space,
 	struct ioasid_mapping *m;
 	int rc;
 
-	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	m = kzalloc(sizeof(*m), IOASID_GFP);
 	if (!m)
 		return -ENOMEM;
 	m->pages = pages;
