@@ -320,7 +320,7 @@ static int ioasid_vfio_map_dma(struct ioasid_space *space, void __user *uarg)
 		return -EINVAL;
 
 	iova = map.iova;
-	pages = ioasid_space_map_user(space, map.vaddr, map.size, flags, &iova);
+	pages = ioasid_space_map(space, NULL, map.vaddr, map.size, flags, &iova);
 	if (IS_ERR(pages)) {
 		rc = PTR_ERR(pages);
 		/* type1 answers EINVAL for an IOVA it cannot use. */

@@ -62,6 +62,7 @@
 #define IOASID_GFP (GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
 
 struct device;
+struct file;
 struct mm_struct;
 struct seq_file;
 struct user_struct;
@@ -208,7 +209,7 @@ enum ioasid_account {
 };
 
 /**
- * struct ioasid_pages - user memory pinned by one IOASID_MAP
+ * struct ioasid_pages - memory pinned by one IOASID_MAP
  * @kref: One reference per mapping of the memory: the IOASID_MAP one and
  *        one per IOASID_COPY.  The last put unpins and uncharges.
  * @npages: Pages pinned, and charged to RLIMIT_MEMLOCK
@@ -216,6 +217,8 @@ enum ioasid_account {
  * @account: The count charged
  * @user: The user charged, with a reference, for IOASID_ACCOUNT_USER
  * @mm: The mm charged, grabbed, for the other two
+ * @file: For a file's pages, the file, with a reference; its folios are
+ *        pinned once each, not once per page
  * @nruns: Number of valid @runs
  * @runs_cap: Room in @runs
  * @runs: The pages as PFN runs, in page order
@@ -231,6 +234,7 @@ struct ioasid_pages {
 	enum ioasid_account account;
 	struct user_struct *user;
 	struct mm_struct *mm;
+	struct file *file;
 	unsigned long nruns;
 	unsigned long runs_cap;
 	struct ioasid_pfn_run *runs;
@@ -238,6 +242,11 @@ struct ioasid_pages {
 };
 
 struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
+					   unsigned long npages, bool writable,
+					   enum ioasid_account account);
+int ioasid_file_check(struct file *file, bool writable, u64 offset,
+		      u64 length);
+struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
 					   unsigned long npages, bool writable,
 					   enum ioasid_account account);
 void ioasid_pages_put(struct ioasid_pages *pages);
@@ -398,10 +407,31 @@ struct ioasid_space *ioasid_space_create(struct ioasid_ctx *ctx,
 					 bool require_coherent);
 struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id);
 void ioasid_space_put(struct ioasid_space *space);
-struct ioasid_pages *ioasid_space_map_user(struct ioasid_space *space,
-					   unsigned long uaddr,
-					   unsigned long length, u32 flags,
-					   u64 *iova);
+int ioasid_map_prot(u32 flags);
+int ioasid_check_map_flags(u32 flags, bool file);
+int ioasid_check_source(u32 flags, struct file *file, u64 addr, u64 length);
+struct ioasid_pages *ioasid_space_pin(struct ioasid_space *space,
+				      struct file *file, u64 addr, u64 length,
+				      u32 flags);
+struct ioasid_pages *ioasid_space_map(struct ioasid_space *space,
+				      struct file *file, u64 addr, u64 length,
+				      u32 flags, u64 *iova);
+struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
+					    unsigned long pg_index,
+					    unsigned long npages, int prot);
+void ioasid_mapping_free(struct ioasid_mapping *m);
+int ioasid_space_insert(struct ioasid_space *space, struct ioasid_mapping *m,
+			bool fixed, unsigned long hint, u64 *iova);
+void ioasid_space_erase(struct ioasid_space *space, struct list_head *list);
+int ioasid_space_check_iova(struct ioasid_space *space, unsigned long iova,
+			    unsigned long last);
+struct ioasid_pages *ioasid_space_find_pages(struct ioasid_space *space,
+					     u64 iova, u64 length,
+					     unsigned long *pg_index);
+void ioasid_space_restore(struct ioasid_space *space, struct list_head *freed);
+int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
+			    unsigned long last, struct list_head *freed,
+			    u64 *unmapped);
 void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
 				 struct ioasid_pages *pages);
 int ioasid_space_unmap(struct ioasid_space *space, unsigned long iova,
@@ -420,6 +450,7 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_vec_ioctl(struct ioasid_ucmd *ucmd);
 
 void ioasid_vfio_init(struct ioasid_ctx *ctx);
 void ioasid_vfio_destroy(struct ioasid_ctx *ctx);

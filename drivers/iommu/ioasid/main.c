@@ -77,7 +77,8 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	cmd->caps = IOASID_CAP_COHERENCY | IOASID_CAP_DEVICE_INFO;
+	cmd->caps = IOASID_CAP_COHERENCY | IOASID_CAP_DEVICE_INFO |
+		    IOASID_CAP_MAP_FILE | IOASID_CAP_VEC;
 	/* VFIO takes an ioasid file as a group's container only then. */
 	if (IS_ENABLED(CONFIG_VFIO_GROUP) && IS_ENABLED(CONFIG_VFIO_IOASID))
 		cmd->caps |= IOASID_CAP_VFIO_CONTAINER;
@@ -96,6 +97,7 @@ union ioasid_ucmd_buffer {
 	struct ioasid_map map;
 	struct ioasid_test test;
 	struct ioasid_unmap unmap;
+	struct ioasid_vec vec;
 };
 
 /**
@@ -137,6 +139,7 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 		 out_noncoherent_domains),
 	IOCTL_OP(DEVICE_INFO, ioasid_device_info_ioctl,
 		 struct ioasid_device_info, reserved),
+	IOCTL_OP(VEC, ioasid_vec_ioctl, struct ioasid_vec, entries),
 #ifdef CONFIG_IOASID_TEST
 	IOCTL_OP(TEST, ioasid_test_ioctl, struct ioasid_test, op),
 #endif

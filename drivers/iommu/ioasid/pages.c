@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Pinned user memory: what an IOASID stores instead of reading PFNs back
- * from IOMMU page tables.
+ * Pinned memory: what an IOASID stores instead of reading PFNs back from
+ * IOMMU page tables.
  *
- * One IOASID_MAP pins its user range once, in large batches, and keeps the
+ * One IOASID_MAP pins its user or file range once, in large batches
+ * (pages of a user range, folios of a file), and keeps the
  * result as runs of physically contiguous PFNs.  A run is written into an
  * IOMMU domain with one call, so contiguous memory (THP, hugetlbfs, or
  * simply adjacent pages) maps with the largest page sizes the domain
  * allows, and a domain added later is filled from the runs without
  * touching the user's page tables again.
  */
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/shmem_fs.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
@@ -143,9 +149,13 @@ static int ioasid_pages_presize(struct ioasid_pages *pages, unsigned long n)
 	return ioasid_pages_grow(pages, want);
 }
 
-/* Append @pfn to the last run if it continues it, else start a run. */
-static int ioasid_pages_add_pfn(struct ioasid_pages *pages, unsigned long index,
-				unsigned long pfn)
+/*
+ * Record @n pages from @pfn at @index: appended to the last run if they
+ * continue it, else as a new run.
+ */
+static int ioasid_pages_add_pfns(struct ioasid_pages *pages,
+				 unsigned long index, unsigned long pfn,
+				 unsigned long n)
 {
 	struct ioasid_pfn_run *last;
 	int rc;
@@ -153,7 +163,7 @@ static int ioasid_pages_add_pfn(struct ioasid_pages *pages, unsigned long index,
 	if (pages->nruns) {
 		last = &pages->runs[pages->nruns - 1];
 		if (last->pfn + last->npages == pfn) {
-			last->npages++;
+			last->npages += n;
 			return 0;
 		}
 	}
@@ -164,18 +174,41 @@ static int ioasid_pages_add_pfn(struct ioasid_pages *pages, unsigned long index,
 			return rc;
 	}
 	pages->runs[pages->nruns++] = (struct ioasid_pfn_run) {
-		.index = index, .pfn = pfn, .npages = 1,
+		.index = index, .pfn = pfn, .npages = n,
 	};
 	return 0;
+}
+
+/*
+ * A file's pages are pinned once per folio (memfd_pin_folios()), not once
+ * per page: give back one pin for each folio a run touches.
+ */
+static void ioasid_pages_unpin_folios(struct ioasid_pages *pages,
+				      struct ioasid_pfn_run *run)
+{
+	unsigned long pfn = run->pfn, end = run->pfn + run->npages;
+	struct folio *folio;
+
+	while (pfn < end) {
+		folio = pfn_folio(pfn);
+		unpin_user_page_range_dirty_lock(pfn_to_page(pfn), 1,
+						 pages->writable);
+		pfn = folio_pfn(folio) + folio_nr_pages(folio);
+	}
 }
 
 static void ioasid_pages_unpin(struct ioasid_pages *pages)
 {
 	struct ioasid_pfn_run *run;
 
-	for (run = pages->runs; run < pages->runs + pages->nruns; run++)
-		unpin_user_page_range_dirty_lock(pfn_to_page(run->pfn),
-						 run->npages, pages->writable);
+	for (run = pages->runs; run < pages->runs + pages->nruns; run++) {
+		if (pages->file)
+			ioasid_pages_unpin_folios(pages, run);
+		else
+			unpin_user_page_range_dirty_lock(pfn_to_page(run->pfn),
+							 run->npages,
+							 pages->writable);
+	}
 }
 
 /*
@@ -208,8 +241,8 @@ static int ioasid_pages_pin(struct ioasid_pages *pages, unsigned long uaddr)
 			break;
 		}
 		for (i = 0; i < n; i++) {
-			rc = ioasid_pages_add_pfn(pages, done + i,
-						  page_to_pfn(batch[i]));
+			rc = ioasid_pages_add_pfns(pages, done + i,
+						   page_to_pfn(batch[i]), 1);
 			if (rc)
 				break;
 		}
@@ -236,6 +269,66 @@ static int ioasid_pages_pin(struct ioasid_pages *pages, unsigned long uaddr)
 	return rc;
 }
 
+/*
+ * Pin @npages of @file from byte @offset, folio by folio, and record them
+ * as PFN runs.  On failure whatever was pinned is unpinned again.
+ */
+static int ioasid_pages_pin_file(struct ioasid_pages *pages, struct file *file,
+				 loff_t offset)
+{
+	struct folio *small_batch[PIN_SMALL_BATCH], **batch = small_batch;
+	unsigned long batch_len = PIN_SMALL_BATCH, done = 0, pfn, n;
+	unsigned int i = 0;
+	pgoff_t first;
+	long nr;
+	int rc = 0;
+
+	if (pages->npages > PIN_SMALL_BATCH) {
+		batch = (struct folio **)__get_free_page(GFP_KERNEL);
+		if (!batch)
+			return -ENOMEM;
+		batch_len = PAGE_SIZE / sizeof(*batch);
+	}
+	while (done < pages->npages) {
+		if (ioasid_should_fail()) {
+			rc = -ENOMEM;
+			break;
+		}
+		nr = memfd_pin_folios(file, offset + done * PAGE_SIZE,
+				      offset + pages->npages * PAGE_SIZE - 1,
+				      batch, batch_len, &first);
+		if (nr <= 0) {
+			rc = nr ? nr : -EFAULT;
+			break;
+		}
+		/* The folios are contiguous in the file, from @first bytes in. */
+		first >>= PAGE_SHIFT;
+		for (i = 0; i < nr && done < pages->npages; i++, first = 0) {
+			pfn = folio_pfn(batch[i]) + first;
+			n = min(folio_nr_pages(batch[i]) - first,
+				pages->npages - done);
+			rc = ioasid_pages_add_pfns(pages, done, pfn, n);
+			if (rc)
+				break;
+			done += n;
+		}
+		/* The pinned folios that no run records. */
+		if (i < nr)
+			unpin_folios(batch + i, nr - i);
+		if (rc)
+			break;
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+	}
+	if (batch != small_batch)
+		free_page((unsigned long)batch);
+	if (rc)
+		ioasid_pages_unpin(pages);
+	return rc;
+}
+
 static void ioasid_pages_free(struct ioasid_pages *pages)
 {
 	if (pages->runs != &pages->first_run)
@@ -244,23 +337,15 @@ static void ioasid_pages_free(struct ioasid_pages *pages)
 		free_uid(pages->user);
 	else
 		mmdrop(pages->mm);
+	if (pages->file)
+		fput(pages->file);
 	kfree(pages);
 }
 
-/**
- * ioasid_pages_get_user - pin and charge a range of the caller's memory
- * @uaddr: Page-aligned start
- * @npages: Number of pages, not 0
- * @writable: Pin for writing; the memory must be writable
- * @account: Which RLIMIT_MEMLOCK count to charge
- *
- * Return: the pinned pages with one reference, or an ERR_PTR: -EFAULT
- * for memory that is not mapped (or not writable), -ENOMEM past
- * RLIMIT_MEMLOCK.
- */
-struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
-					   unsigned long npages, bool writable,
-					   enum ioasid_account account)
+/* A charged, empty struct ioasid_pages, or an ERR_PTR. */
+static struct ioasid_pages *ioasid_pages_alloc(unsigned long npages,
+					       bool writable,
+					       enum ioasid_account account)
 {
 	struct ioasid_pages *pages;
 	int rc;
@@ -282,19 +367,123 @@ struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 	}
 
 	rc = ioasid_pages_charge(pages);
-	if (rc)
-		goto err_free;
-	rc = ioasid_pages_pin(pages, uaddr);
-	if (rc)
-		goto err_uncharge;
+	if (rc) {
+		ioasid_pages_free(pages);
+		return ERR_PTR(rc);
+	}
 	return pages;
+}
 
-err_uncharge:
-	ioasid_pages_uncharge(pages);
-err_free:
+/* Undo ioasid_pages_alloc() when nothing could be pinned. */
+static void ioasid_pages_abort(struct ioasid_pages *pages)
+{
 	pages->nruns = 0;
+	ioasid_pages_uncharge(pages);
 	ioasid_pages_free(pages);
-	return ERR_PTR(rc);
+}
+
+/**
+ * ioasid_pages_get_user - pin and charge a range of the caller's memory
+ * @uaddr: Page-aligned start
+ * @npages: Number of pages, not 0
+ * @writable: Pin for writing; the memory must be writable
+ * @account: Which RLIMIT_MEMLOCK count to charge
+ *
+ * Return: the pinned pages with one reference, or an ERR_PTR: -EFAULT
+ * for memory that is not mapped (or not writable), -ENOMEM past
+ * RLIMIT_MEMLOCK.
+ */
+struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
+					   unsigned long npages, bool writable,
+					   enum ioasid_account account)
+{
+	struct ioasid_pages *pages;
+	int rc;
+
+	pages = ioasid_pages_alloc(npages, writable, account);
+	if (IS_ERR(pages))
+		return pages;
+	rc = ioasid_pages_pin(pages, uaddr);
+	if (rc) {
+		ioasid_pages_abort(pages);
+		return ERR_PTR(rc);
+	}
+	return pages;
+}
+
+/* The seals of a file ioasid_file_check() took as shmem or hugetlbfs. */
+static unsigned int ioasid_file_seals(struct file *file)
+{
+#ifdef CONFIG_HUGETLBFS
+	if (is_file_hugepages(file))
+		return HUGETLBFS_I(file_inode(file))->seals;
+#endif
+	return SHMEM_I(file_inode(file))->seals;
+}
+
+/**
+ * ioasid_file_check - may a range of this file be pinned for devices?
+ * @file: The file user space named
+ * @writable: Whether devices are to write it
+ * @offset: Page-aligned start, with @offset + @length - 1 an loff_t
+ * @length: Page-aligned bytes, not 0
+ *
+ * The rules of mmap(MAP_SHARED), since pinning for a device is sharing
+ * the pages with it: read access always, write access and no write seal
+ * for a writable mapping.  The size is checked once, here: a file that
+ * shrinks later loses the pages, not the device (see IOASID_MAP).
+ *
+ * Return: 0, -ENODEV for a file that is neither shmem nor hugetlbfs,
+ * -EACCES for a missing access mode, -EPERM for a write seal, -ENXIO for
+ * a range past the end of the file.
+ */
+int ioasid_file_check(struct file *file, bool writable, u64 offset,
+		      u64 length)
+{
+	if (!shmem_file(file) && !is_file_hugepages(file))
+		return -ENODEV;
+	if (!(file->f_mode & FMODE_READ) ||
+	    (writable && !(file->f_mode & FMODE_WRITE)))
+		return -EACCES;
+	if (writable &&
+	    (ioasid_file_seals(file) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		return -EPERM;
+	if (offset + length > i_size_read(file_inode(file)))
+		return -ENXIO;
+	return 0;
+}
+
+/**
+ * ioasid_pages_get_file - pin and charge a range of a shmem or hugetlbfs file
+ * @file: The file, of a kind memfd_pin_folios() takes, checked by the caller
+ * @offset: Page-aligned start in the file
+ * @npages: Number of pages, not 0, all before the end of the file
+ * @writable: Whether devices may write the pages
+ * @account: Which RLIMIT_MEMLOCK count to charge
+ *
+ * The pages keep a reference on @file, so that its folios stay what they
+ * are for as long as they are pinned.
+ *
+ * Return: the pinned pages with one reference, or an ERR_PTR: -ENOMEM
+ * past RLIMIT_MEMLOCK or when the file has no memory for a hole.
+ */
+struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
+					   unsigned long npages, bool writable,
+					   enum ioasid_account account)
+{
+	struct ioasid_pages *pages;
+	int rc;
+
+	pages = ioasid_pages_alloc(npages, writable, account);
+	if (IS_ERR(pages))
+		return pages;
+	rc = ioasid_pages_pin_file(pages, file, offset);
+	if (rc) {
+		ioasid_pages_abort(pages);
+		return ERR_PTR(rc);
+	}
+	pages->file = get_file(file);
+	return pages;
 }
 
 static void ioasid_pages_release(struct kref *kref)

@@ -7,6 +7,7 @@
  * single pinned range with a single reference, so unmap never has to
  * split pinned memory or re-account it.
  */
+#include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/log2.h>
 #include <linux/slab.h>
@@ -140,9 +141,17 @@ static int ioasid_check_range(u64 start, u64 length, unsigned long *last)
 	return 0;
 }
 
-/* Is [iova, last] free of mappings and of reserved ranges? */
-static int ioasid_space_check_iova(struct ioasid_space *space,
-				   unsigned long iova, unsigned long last)
+/**
+ * ioasid_space_check_iova - is an IOVA range free for a new mapping?
+ * @space: The IOASID, locked
+ * @iova: Start of the range
+ * @last: Its last byte
+ *
+ * Return: 0, -EADDRNOTAVAIL when the range touches a reserved one (or
+ * leaves an aperture), -EEXIST when it overlaps a mapping.
+ */
+int ioasid_space_check_iova(struct ioasid_space *space, unsigned long iova,
+			    unsigned long last)
 {
 	lockdep_assert_held(&space->lock);
 
@@ -198,6 +207,103 @@ static int ioasid_space_alloc_iova(struct ioasid_space *space,
 	return -ENOSPC;
 }
 
+/**
+ * ioasid_mapping_alloc - a mapping of pinned pages, not yet in any IOASID
+ * @pages: The pages; the mapping takes over the caller's reference
+ * @pg_index: Index in @pages of the first page mapped
+ * @npages: Pages mapped
+ * @prot: IOMMU_* protection
+ *
+ * Return: the mapping, or NULL (and @pages keeps the reference).
+ */
+struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
+					    unsigned long pg_index,
+					    unsigned long npages, int prot)
+{
+	struct ioasid_mapping *m;
+
+	m = kzalloc(sizeof(*m), IOASID_GFP);
+	if (!m)
+		return NULL;
+	m->pages = pages;
+	m->pg_index = pg_index;
+	m->prot = prot;
+	/* Only the length matters until ioasid_space_insert() places it. */
+	m->node.last = (npages << PAGE_SHIFT) - 1;
+	return m;
+}
+
+/**
+ * ioasid_mapping_free - give a mapping's pages back and free it
+ * @m: A mapping in no IOASID and no domain
+ */
+void ioasid_mapping_free(struct ioasid_mapping *m)
+{
+	ioasid_pages_put(m->pages);
+	kfree(m);
+}
+
+/**
+ * ioasid_space_insert - place a mapping in an IOASID and its domains
+ * @space: The IOASID, locked for writing
+ * @m: From ioasid_mapping_alloc()
+ * @fixed: Map at *@iova; otherwise choose an IOVA aligned like @hint
+ * @hint: The user address, file offset or source IOVA of the memory
+ * @iova: The IOVA, in for @fixed, out otherwise
+ *
+ * Return: 0, or -EEXIST, -EADDRNOTAVAIL, -ENOSPC or an IOMMU driver's
+ * error with nothing changed.
+ */
+int ioasid_space_insert(struct ioasid_space *space, struct ioasid_mapping *m,
+			bool fixed, unsigned long hint, u64 *iova)
+{
+	unsigned long length = m->node.last - m->node.start + 1;
+	int rc;
+
+	lockdep_assert_held_write(&space->lock);
+
+	if (fixed)
+		rc = ioasid_space_check_iova(space, *iova, *iova + length - 1);
+	else
+		rc = ioasid_space_alloc_iova(space, hint, length,
+					     &m->node.start);
+	if (rc)
+		return rc;
+	if (fixed)
+		m->node.start = *iova;
+	m->node.last = m->node.start + length - 1;
+	interval_tree_insert(&m->node, &space->mappings);
+	rc = ioasid_domains_map(space, m);
+	if (rc) {
+		interval_tree_remove(&m->node, &space->mappings);
+		/* Back to the unplaced form ioasid_mapping_alloc() gave. */
+		m->node.last -= m->node.start;
+		m->node.start = 0;
+		return rc;
+	}
+	*iova = m->node.start;
+	return 0;
+}
+
+/**
+ * ioasid_space_erase - take placed mappings back out of an IOASID
+ * @space: The IOASID, locked for writing
+ * @list: Mappings inserted by ioasid_space_insert(), on free_link
+ *
+ * When this returns no device can reach their pages any more; the caller
+ * frees them with ioasid_mapping_free().
+ */
+void ioasid_space_erase(struct ioasid_space *space, struct list_head *list)
+{
+	struct ioasid_mapping *m;
+
+	lockdep_assert_held_write(&space->lock);
+
+	list_for_each_entry(m, list, free_link)
+		interval_tree_remove(&m->node, &space->mappings);
+	ioasid_domains_unmap(space, list);
+}
+
 /*
  * Insert a mapping of @npages of @pages from @pg_index.  Takes over the
  * caller's reference on @pages on success.
@@ -208,41 +314,17 @@ static int ioasid_space_add_mapping(struct ioasid_space *space,
 				    unsigned long npages, int prot, bool fixed,
 				    unsigned long hint, u64 *iova)
 {
-	unsigned long length = npages << PAGE_SHIFT;
 	struct ioasid_mapping *m;
 	int rc;
 
-	m = kzalloc(sizeof(*m), IOASID_GFP);
+	m = ioasid_mapping_alloc(pages, pg_index, npages, prot);
 	if (!m)
 		return -ENOMEM;
-	m->pages = pages;
-	m->pg_index = pg_index;
-	m->prot = prot;
-
 	down_write(&space->lock);
-	if (fixed)
-		rc = ioasid_space_check_iova(space, *iova, *iova + length - 1);
-	else
-		rc = ioasid_space_alloc_iova(space, hint, length,
-					     &m->node.start);
+	rc = ioasid_space_insert(space, m, fixed, hint, iova);
+	up_write(&space->lock);
 	if (rc)
-		goto err_unlock;
-	if (fixed)
-		m->node.start = *iova;
-	m->node.last = m->node.start + length - 1;
-	interval_tree_insert(&m->node, &space->mappings);
-	rc = ioasid_domains_map(space, m);
-	if (rc) {
-		interval_tree_remove(&m->node, &space->mappings);
-		goto err_unlock;
-	}
-	up_write(&space->lock);
-	*iova = m->node.start;
-	return 0;
-
-err_unlock:
-	up_write(&space->lock);
-	kfree(m);
+		kfree(m);
 	return rc;
 }
 
@@ -272,21 +354,33 @@ void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
 	}
 }
 
-/*
+/**
+ * ioasid_map_prot - the IOMMU protection of a map's flags
+ * @flags: enum ioasid_map_flags
+ *
  * IOMMU_CACHE always: user space has no way to flush CPU caches for a
  * device, so DMA must be cache coherent wherever the IOMMU decides it.
+ *
+ * Return: IOMMU_CACHE and IOMMU_READ and/or IOMMU_WRITE.
  */
-static int ioasid_map_prot(u32 flags)
+int ioasid_map_prot(u32 flags)
 {
 	return IOMMU_CACHE | (flags & IOASID_MAP_READ ? IOMMU_READ : 0) |
 	       (flags & IOASID_MAP_WRITE ? IOMMU_WRITE : 0);
 }
 
-/* Checks common to MAP and COPY. */
-static int ioasid_check_map_flags(u32 flags)
+/**
+ * ioasid_check_map_flags - checks common to MAP, COPY and their vectors
+ * @flags: enum ioasid_map_flags from user space
+ * @file: Whether IOASID_MAP_FILE is allowed
+ *
+ * Return: 0, -EOPNOTSUPP for an unknown flag, -EINVAL for no access.
+ */
+int ioasid_check_map_flags(u32 flags, bool file)
 {
-	if (flags & ~(IOASID_MAP_READ | IOASID_MAP_WRITE |
-		      IOASID_MAP_FIXED_IOVA))
+	u32 known = IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA;
+
+	if (flags & ~(known | (file ? IOASID_MAP_FILE : 0)))
 		return -EOPNOTSUPP;
 	if (!(flags & (IOASID_MAP_READ | IOASID_MAP_WRITE)))
 		return -EINVAL;
@@ -300,6 +394,29 @@ static int ioasid_check_map_iova(u32 flags, u64 iova, u64 length)
 	if (!(flags & IOASID_MAP_FIXED_IOVA))
 		return 0;
 	return ioasid_check_range(iova, length, &last);
+}
+
+/**
+ * ioasid_check_source - check the memory a map names, before pinning it
+ * @flags: The map's flags, checked
+ * @file: The file for IOASID_MAP_FILE, NULL otherwise
+ * @addr: The user address or file offset
+ * @length: Bytes
+ *
+ * Return: 0 or the errno IOASID_MAP documents for the range or the file.
+ */
+int ioasid_check_source(u32 flags, struct file *file, u64 addr, u64 length)
+{
+	unsigned long last;
+	int rc;
+
+	rc = ioasid_check_range(addr, length, &last);
+	if (rc || !file)
+		return rc;
+	/* A file offset is an loff_t: the range must end below LLONG_MAX. */
+	if (last > LLONG_MAX)
+		return -EOVERFLOW;
+	return ioasid_file_check(file, flags & IOASID_MAP_WRITE, addr, length);
 }
 
 /*
@@ -321,10 +438,35 @@ static int ioasid_space_precheck_iova(struct ioasid_space *space, u32 flags,
 }
 
 /**
- * ioasid_space_map_user - pin a range of the caller's memory and map it
+ * ioasid_space_pin - pin and charge the memory of a map
+ * @space: The IOASID, whose count is charged
+ * @file: The file for IOASID_MAP_FILE, NULL for the caller's memory
+ * @addr: The user address or file offset
+ * @length: Bytes
+ * @flags: The map's flags
+ *
+ * Return: the pages, see ioasid_pages_get_user() and
+ * ioasid_pages_get_file().
+ */
+struct ioasid_pages *ioasid_space_pin(struct ioasid_space *space,
+				      struct file *file, u64 addr, u64 length,
+				      u32 flags)
+{
+	bool writable = flags & IOASID_MAP_WRITE;
+
+	if (file)
+		return ioasid_pages_get_file(file, addr, length >> PAGE_SHIFT,
+					     writable, space->account);
+	return ioasid_pages_get_user(addr, length >> PAGE_SHIFT, writable,
+				     space->account);
+}
+
+/**
+ * ioasid_space_map - pin memory and map it
  * @space: The IOASID, with a reference for the call
- * @uaddr: Page-aligned user address
- * @length: Page-aligned length, not 0, with @uaddr + @length not wrapping
+ * @file: For IOASID_MAP_FILE the file, checked; NULL for user memory
+ * @addr: Page-aligned user address or file offset
+ * @length: Page-aligned length, not 0, with @addr + @length not wrapping
  * @flags: IOASID_MAP_* flags, checked
  * @iova: The IOVA for IOASID_MAP_FIXED_IOVA, page aligned; else output:
  *        the IOVA the kernel chose
@@ -336,10 +478,9 @@ static int ioasid_space_precheck_iova(struct ioasid_space *space, u32 flags,
  * (or not writable), -ENOMEM past RLIMIT_MEMLOCK; nothing changes on
  * error.
  */
-struct ioasid_pages *ioasid_space_map_user(struct ioasid_space *space,
-					   unsigned long uaddr,
-					   unsigned long length, u32 flags,
-					   u64 *iova)
+struct ioasid_pages *ioasid_space_map(struct ioasid_space *space,
+				      struct file *file, u64 addr, u64 length,
+				      u32 flags, u64 *iova)
 {
 	struct ioasid_pages *pages;
 	int rc;
@@ -347,13 +488,12 @@ struct ioasid_pages *ioasid_space_map_user(struct ioasid_space *space,
 	rc = ioasid_space_precheck_iova(space, flags, *iova, length);
 	if (rc)
 		return ERR_PTR(rc);
-	pages = ioasid_pages_get_user(uaddr, length >> PAGE_SHIFT,
-				      flags & IOASID_MAP_WRITE, space->account);
+	pages = ioasid_space_pin(space, file, addr, length, flags);
 	if (IS_ERR(pages))
 		return pages;
 	rc = ioasid_space_add_mapping(space, pages, 0, pages->npages,
 				      ioasid_map_prot(flags),
-				      flags & IOASID_MAP_FIXED_IOVA, uaddr, iova);
+				      flags & IOASID_MAP_FIXED_IOVA, addr, iova);
 	if (rc) {
 		ioasid_pages_put(pages);
 		return ERR_PTR(rc);
@@ -361,29 +501,47 @@ struct ioasid_pages *ioasid_space_map_user(struct ioasid_space *space,
 	return pages;
 }
 
+/* Checks of a map's fields that need neither the IOASID nor the file. */
+static int ioasid_map_check(struct ioasid_map *cmd)
+{
+	int rc;
+
+	rc = ioasid_check_map_flags(cmd->flags, true);
+	if (rc)
+		return rc;
+	if (!(cmd->flags & IOASID_MAP_FILE) && cmd->fd)
+		return -EINVAL;
+	rc = ioasid_check_source(cmd->flags, NULL, cmd->user_va, cmd->length);
+	if (rc)
+		return rc;
+	return ioasid_check_map_iova(cmd->flags, cmd->iova, cmd->length);
+}
+
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_map *cmd = ucmd->cmd;
 	struct ioasid_space *space;
 	struct ioasid_pages *pages;
-	unsigned long last;
+	struct file *file = NULL;
 	int rc;
 
-	rc = ioasid_check_map_flags(cmd->flags);
-	if (!rc && cmd->__reserved)
-		rc = -EINVAL;
-	if (!rc)
-		rc = ioasid_check_range(cmd->user_va, cmd->length, &last);
-	if (!rc)
-		rc = ioasid_check_map_iova(cmd->flags, cmd->iova, cmd->length);
+	rc = ioasid_map_check(cmd);
 	if (rc)
 		return rc;
-
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-	pages = ioasid_space_map_user(space, cmd->user_va, cmd->length,
-				      cmd->flags, &cmd->iova);
+	if (cmd->flags & IOASID_MAP_FILE) {
+		file = fget(cmd->fd);
+		rc = file ? ioasid_check_source(cmd->flags, file,
+						cmd->file_offset, cmd->length) :
+			    -EBADF;
+		if (rc)
+			goto out_put;
+	}
+
+	pages = ioasid_space_map(space, file, cmd->user_va, cmd->length,
+				 cmd->flags, &cmd->iova);
 	if (IS_ERR(pages)) {
 		rc = PTR_ERR(pages);
 		goto out_put;
@@ -395,31 +553,36 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 			ioasid_space_remove_mapping(space, cmd->iova, pages);
 	}
 out_put:
+	if (file)
+		fput(file);
 	ioasid_space_put(space);
 	return rc;
 }
 
-/*
- * Take a reference on the pinned pages behind [iova, iova + length) of
- * @space, which must lie within one mapping.
+/**
+ * ioasid_space_find_pages - the pinned pages behind a range of an IOASID
+ * @space: The IOASID, locked
+ * @iova: Start of the range
+ * @length: Its bytes; the range must lie within one mapping
+ * @pg_index: Output: the index in the pages of the page at @iova
+ *
+ * Return: the pages with a new reference, or ERR_PTR(-ENOENT).
  */
-static struct ioasid_pages *ioasid_space_get_pages(struct ioasid_space *space,
-						   u64 iova, u64 length,
-						   unsigned long *pg_index)
+struct ioasid_pages *ioasid_space_find_pages(struct ioasid_space *space,
+					     u64 iova, u64 length,
+					     unsigned long *pg_index)
 {
 	unsigned long last = iova + length - 1;
-	struct ioasid_pages *pages = ERR_PTR(-ENOENT);
 	struct ioasid_mapping *m;
 
-	down_read(&space->lock);
+	lockdep_assert_held(&space->lock);
+
 	m = to_mapping(interval_tree_iter_first(&space->mappings, iova, last));
-	if (m && m->node.start <= iova && m->node.last >= last) {
-		pages = m->pages;
-		kref_get(&pages->kref);
-		*pg_index = m->pg_index + ((iova - m->node.start) >> PAGE_SHIFT);
-	}
-	up_read(&space->lock);
-	return pages;
+	if (!m || m->node.start > iova || m->node.last < last)
+		return ERR_PTR(-ENOENT);
+	kref_get(&m->pages->kref);
+	*pg_index = m->pg_index + ((iova - m->node.start) >> PAGE_SHIFT);
+	return m->pages;
 }
 
 int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
@@ -430,7 +593,7 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	unsigned long pg_index, last;
 	int rc;
 
-	rc = ioasid_check_map_flags(cmd->flags);
+	rc = ioasid_check_map_flags(cmd->flags, false);
 	if (!rc)
 		rc = ioasid_check_range(cmd->src_iova, cmd->length, &last);
 	if (!rc)
@@ -452,8 +615,10 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	if (rc)
 		goto out_put_dst;
 
-	pages = ioasid_space_get_pages(src, cmd->src_iova, cmd->length,
-				       &pg_index);
+	down_read(&src->lock);
+	pages = ioasid_space_find_pages(src, cmd->src_iova, cmd->length,
+					&pg_index);
+	up_read(&src->lock);
 	if (IS_ERR(pages)) {
 		rc = PTR_ERR(pages);
 		goto out_put_dst;
@@ -483,13 +648,21 @@ out_put_src:
 	return rc;
 }
 
-/*
- * Take every mapping inside [iova, last] off the IOASID, onto @freed.
- * Nothing is removed if a mapping crosses either end of the range.
+/**
+ * ioasid_space_take_range - take the mappings of a range off an IOASID
+ * @space: The IOASID, locked for writing
+ * @iova: Start of the range
+ * @last: Its last byte
+ * @freed: The mappings removed are added here, still in their domains
+ *         (ioasid_domains_unmap() takes them out)
+ * @unmapped: Their bytes are added here
+ *
+ * Return: 0, -ENOENT for no mapping in the range, -EINVAL with nothing
+ * removed if a mapping crosses either end of it.
  */
-static int ioasid_space_take_range(struct ioasid_space *space,
-				   unsigned long iova, unsigned long last,
-				   struct list_head *freed, u64 *unmapped)
+int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
+			    unsigned long last, struct list_head *freed,
+			    u64 *unmapped)
 {
 	struct interval_tree_node *node, *next;
 	struct ioasid_mapping *m;
@@ -513,8 +686,24 @@ static int ioasid_space_take_range(struct ioasid_space *space,
 		list_add_tail(&m->free_link, freed);
 		*unmapped += m->node.last - m->node.start + 1;
 	}
-	ioasid_domains_unmap(space, freed);
 	return 0;
+}
+
+/**
+ * ioasid_space_restore - put mappings taken off an IOASID back
+ * @space: The IOASID, locked for writing
+ * @freed: Mappings from ioasid_space_take_range(), still in the domains;
+ *         the list is emptied
+ */
+void ioasid_space_restore(struct ioasid_space *space, struct list_head *freed)
+{
+	struct ioasid_mapping *m;
+
+	lockdep_assert_held_write(&space->lock);
+
+	list_for_each_entry(m, freed, free_link)
+		interval_tree_insert(&m->node, &space->mappings);
+	INIT_LIST_HEAD(freed);
 }
 
 /*
@@ -565,12 +754,12 @@ int ioasid_space_unmap(struct ioasid_space *space, unsigned long iova,
 	    ioasid_space_v1_range(space, iova, &last))
 		rc = ioasid_space_take_range(space, iova, last, &freed,
 					     unmapped);
+	if (!rc)
+		ioasid_domains_unmap(space, &freed);
 	up_write(&space->lock);
 
-	list_for_each_entry_safe(m, tmp, &freed, free_link) {
-		ioasid_pages_put(m->pages);
-		kfree(m);
-	}
+	list_for_each_entry_safe(m, tmp, &freed, free_link)
+		ioasid_mapping_free(m);
 	return rc;
 }
 

@@ -47,6 +47,7 @@ enum {
 	IOASID_CMD_IOVA_RANGES,
 	IOASID_CMD_COHERENCY,
 	IOASID_CMD_DEVICE_INFO,
+	IOASID_CMD_VEC,
 	/* Test-only commands of CONFIG_IOASID_TEST kernels. */
 	IOASID_CMD_TEST = IOASID_CMD_BASE + 0x1f,
 };
@@ -59,11 +60,16 @@ enum {
  *                             VFIO_GROUP_SET_CONTAINER and answers the VFIO
  *                             container ioctls as VFIO type1 does
  * @IOASID_CAP_DEVICE_INFO: IOASID_DEVICE_INFO
+ * @IOASID_CAP_MAP_FILE: IOASID_MAP_FILE: IOASID_MAP and IOASID_VEC map
+ *                       memfd, hugetlbfs and other shmem files by offset
+ * @IOASID_CAP_VEC: IOASID_VEC: many maps, unmaps or copies in one call
  */
 enum ioasid_caps {
 	IOASID_CAP_COHERENCY = 1 << 0,
 	IOASID_CAP_VFIO_CONTAINER = 1 << 1,
 	IOASID_CAP_DEVICE_INFO = 1 << 2,
+	IOASID_CAP_MAP_FILE = 1 << 3,
+	IOASID_CAP_VEC = 1 << 4,
 };
 
 /**
@@ -156,13 +162,19 @@ enum ioasid_alloc_flags {
  *                    then be writable
  * @IOASID_MAP_FIXED_IOVA: Map at the given IOVA.  Without it the kernel
  *                         chooses the IOVA, aligned like the user address
- *                         up to the largest page size that fits, so that
- *                         huge pages can be mapped by huge IOPTEs.
+ *                         (or file offset) up to the largest page size
+ *                         that fits, so that huge pages can be mapped by
+ *                         huge IOPTEs.
+ * @IOASID_MAP_FILE: Map a range of a file instead of the caller's memory:
+ *                   @fd and @file_offset of &struct ioasid_map name it.
+ *                   The file must be a memfd or another shmem file, or a
+ *                   hugetlbfs file (also a MFD_HUGETLB memfd).
  */
 enum ioasid_map_flags {
 	IOASID_MAP_READ = 1 << 0,
 	IOASID_MAP_WRITE = 1 << 1,
 	IOASID_MAP_FIXED_IOVA = 1 << 2,
+	IOASID_MAP_FILE = 1 << 3,
 };
 
 /**
@@ -171,31 +183,49 @@ enum ioasid_map_flags {
  * @flags: A combination of enum ioasid_map_flags; at least one of READ
  *         and WRITE
  * @ioasid: The IOASID to map into
- * @__reserved: Must be 0
+ * @fd: With IOASID_MAP_FILE the file to map; otherwise must be 0
  * @user_va: Start of the user memory, page aligned
+ * @file_offset: With IOASID_MAP_FILE (in place of @user_va): where the
+ *               range starts in the file, page aligned
  * @length: Bytes to map, a non-zero multiple of the page size
  * @iova: With IOASID_MAP_FIXED_IOVA the IOVA to map at, page aligned.
  *        Otherwise output: the IOVA the kernel chose.  (With
  *        IOASID_MAP_FIXED_IOVA the struct is not written back, which
  *        spares the calls of an emulated IOMMU a copy each.)
  *
- * Pins the user memory, charges it to RLIMIT_MEMLOCK and maps it into
- * every IOMMU domain that backs the IOASID, now and later.  The mapping
- * is one unit: it is unmapped whole (see IOASID_UNMAP).
+ * Pins the memory, charges it to RLIMIT_MEMLOCK and maps it into every
+ * IOMMU domain that backs the IOASID, now and later.  The mapping is one
+ * unit: it is unmapped whole (see IOASID_UNMAP).
+ *
+ * A file mapping pins the file's pages themselves, allocating those not
+ * yet in it: it does not depend on any mapping of the file in a process,
+ * and stays what devices see until it is unmapped, even if the file is
+ * truncated (the truncated pages then stay pinned and charged, but are no
+ * longer the file's).  Adding F_SEAL_WRITE to a memfd fails with EBUSY
+ * while the memfd has pages mapped here.  Part of a huge page can be
+ * mapped; the whole huge page is then pinned, as for a user range.
  *
  * Errors: EINVAL for a zero or unaligned range or no permission,
- * EOVERFLOW when the user or the IOVA range wraps, EEXIST when the IOVA
- * range overlaps a mapping, EADDRNOTAVAIL when it is outside an aperture
- * or touches a reserved region, ENOSPC when no free IOVA range is large
- * enough, EFAULT when the user range is not mapped in the process (or
- * not writable for IOASID_MAP_WRITE), ENOMEM past RLIMIT_MEMLOCK.
+ * EOVERFLOW when the user, file or IOVA range wraps, EEXIST when the
+ * IOVA range overlaps a mapping, EADDRNOTAVAIL when it is outside an
+ * aperture or touches a reserved region, ENOSPC when no free IOVA range
+ * is large enough, EFAULT when the user range is not mapped in the
+ * process (or not writable for IOASID_MAP_WRITE), ENOMEM past
+ * RLIMIT_MEMLOCK.  For a file: EBADF for no open file @fd, ENODEV for a
+ * file of another kind, EACCES when @fd was not opened for reading (and
+ * for writing, with IOASID_MAP_WRITE), EPERM for IOASID_MAP_WRITE on a
+ * file sealed against writing, ENXIO for a range past the end of the
+ * file.
  */
 struct ioasid_map {
 	__u32 size;
 	__u32 flags;
 	__u32 ioasid;
-	__u32 __reserved;
-	__aligned_u64 user_va;
+	__s32 fd;
+	union {
+		__aligned_u64 user_va;
+		__aligned_u64 file_offset;
+	};
 	__aligned_u64 length;
 	__aligned_u64 iova;
 };
@@ -409,5 +439,83 @@ struct ioasid_device_info {
 };
 
 #define IOASID_DEVICE_INFO	_IO(IOASID_TYPE, IOASID_CMD_DEVICE_INFO)
+
+/**
+ * enum ioasid_vec_op - what IOASID_VEC does with each entry
+ * @IOASID_VEC_MAP: IOASID_MAP of &struct ioasid_vec_entry.addr (a user
+ *                  address, or a file offset with IOASID_MAP_FILE)
+ * @IOASID_VEC_UNMAP: IOASID_UNMAP; &struct ioasid_vec_entry.addr must be 0
+ * @IOASID_VEC_COPY: IOASID_COPY from the IOVA &struct ioasid_vec_entry.addr
+ *                   of @src_ioasid
+ */
+enum ioasid_vec_op {
+	IOASID_VEC_MAP,
+	IOASID_VEC_UNMAP,
+	IOASID_VEC_COPY,
+};
+
+/**
+ * struct ioasid_vec_entry - one range of an IOASID_VEC call
+ * @iova: The IOVA of the range, page aligned
+ * @addr: Where the memory comes from, by &struct ioasid_vec.op
+ * @length: Bytes, a non-zero multiple of the page size
+ */
+struct ioasid_vec_entry {
+	__aligned_u64 iova;
+	__aligned_u64 addr;
+	__aligned_u64 length;
+};
+
+/* The most entries one IOASID_VEC call takes. */
+#define IOASID_VEC_MAX	4096
+
+/**
+ * struct ioasid_vec - ioctl(IOASID_VEC)
+ * @size: sizeof(struct ioasid_vec)
+ * @flags: For IOASID_VEC_MAP and IOASID_VEC_COPY, the enum ioasid_map_flags
+ *         of every entry, which must include IOASID_MAP_FIXED_IOVA; for
+ *         IOASID_VEC_UNMAP, 0
+ * @op: An enum ioasid_vec_op
+ * @ioasid: The IOASID to map into or unmap from
+ * @src_ioasid: For IOASID_VEC_COPY, the IOASID the memory is mapped in;
+ *              otherwise must be 0
+ * @fd: For IOASID_VEC_MAP with IOASID_MAP_FILE, the file; otherwise must
+ *      be 0
+ * @count: How many entries, 1 to IOASID_VEC_MAX
+ * @out_failed: Output, written only when the call fails: the index of the
+ *              entry that made it fail, or @count when no entry is to
+ *              blame (a bad IOASID, file or flag)
+ * @entries: User pointer to @count &struct ioasid_vec_entry
+ *
+ * Applies one operation to many ranges of one IOASID, for the callers
+ * that come in bursts, such as an emulated IOMMU replaying its guest's
+ * invalidations.  Each entry has the meaning, checks and errors of the
+ * single call (IOASID_MAP, IOASID_UNMAP, IOASID_COPY), applied in order:
+ * a later entry may not overlap an earlier mapping, and an unmap entry
+ * finds nothing to unmap where an earlier one removed it (ENOENT).
+ *
+ * The call is all or nothing: when it fails, whichever entry failed,
+ * nothing changed, and @out_failed names the entry.  The IOASID is locked
+ * once for the whole call, and each IOMMU domain's IOTLB is flushed once
+ * for all of an unmap's entries.  The kernel-chosen IOVAs of IOASID_MAP
+ * are not offered: an emulated IOMMU's guest has chosen every IOVA.
+ *
+ * IOASID_VEC_MAX bounds the kernel's copy of the entries (96 KiB) and the
+ * time the IOASID stays locked for one call; a caller with more ranges
+ * makes more calls.
+ */
+struct ioasid_vec {
+	__u32 size;
+	__u32 flags;
+	__u32 op;
+	__u32 ioasid;
+	__u32 src_ioasid;
+	__s32 fd;
+	__u32 count;
+	__u32 out_failed;
+	__aligned_u64 entries;
+};
+
+#define IOASID_VEC		_IO(IOASID_TYPE, IOASID_CMD_VEC)
 
 #endif /* _UAPI_LINUX_IOASID_H */

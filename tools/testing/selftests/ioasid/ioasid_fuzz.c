@@ -1334,9 +1334,10 @@ static void op_map(void)
 	if (v == 10)
 		cmd->flags &= ~RW;
 	else if (v == 11)
-		cmd->flags |= 1U << (3 + pick(29));
+		/* Bit 3 is IOASID_MAP_FILE: not unknown to MAP. */
+		cmd->flags |= 1U << (4 + pick(28));
 	else if (v == 12)
-		cmd->__reserved = 1 + pick(0xffff);
+		cmd->fd = 1 + pick(0xffff);
 	if (fixed)
 		iova = pick_iova(len ? (len + PAGE - 1) / PAGE : 1);
 	cmd->ioasid = id;
@@ -1346,7 +1347,7 @@ static void op_map(void)
 
 	if (cmd->flags & ~MAP_FLAGS)
 		must_fail(&w, EOPNOTSUPP);
-	if (!(cmd->flags & RW) || cmd->__reserved)
+	if (!(cmd->flags & RW) || cmd->fd)
 		must_fail(&w, EINVAL);
 	ok = range_ok(va, len, &w);
 	if (fixed)
@@ -1368,8 +1369,8 @@ static void op_map(void)
 	shape = pick_shape();
 	page = va_page(va);
 	snprintf(d, sizeof(d),
-		 "MAP IOASID %u flags %#x reserved %#x va %s%#lx len %#lx iova %#lx",
-		 id, cmd->flags, cmd->__reserved, page >= 0 ? "pool+" : "",
+		 "MAP IOASID %u flags %#x fd %d va %s%#lx len %#lx iova %#lx",
+		 id, cmd->flags, cmd->fd, page >= 0 ? "pool+" : "",
 		 page >= 0 ? va - (uintptr_t)R->pool : va, len, (uint64_t)cmd->iova);
 	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
 	before = u;

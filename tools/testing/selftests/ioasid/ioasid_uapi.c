@@ -13,7 +13,7 @@
 
 /* Capability bits this test knows; anything else must read as zero. */
 #define KNOWN_CAPS (IOASID_CAP_COHERENCY | IOASID_CAP_VFIO_CONTAINER | \
-		    IOASID_CAP_DEVICE_INFO)
+		    IOASID_CAP_DEVICE_INFO | IOASID_CAP_MAP_FILE | IOASID_CAP_VEC)
 
 FIXTURE(ioasid) {
 	int fd;
@@ -81,7 +81,7 @@ TEST_F(ioasid, unknown_ioctl)
 
 	/* Below, inside and above the command range. */
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_BASE - 1), &info));
-	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_DEVICE_INFO + 1),
+	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, IOASID_CMD_VEC + 1),
 				   &info));
 	ASSERT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOASID_TYPE, 0xff), &info));
 	/* The right number with another encoding is another ioctl. */
