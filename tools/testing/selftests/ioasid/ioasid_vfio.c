@@ -212,6 +212,162 @@ TEST_F(edu, read_only_mapping)
 	ASSERT_TRUE(all_bytes(self->src, 0xaa));
 }
 
+static int map_file_page(int fd, unsigned int ioasid, int mfd, uint64_t offset,
+			 uint64_t iova)
+{
+	IOASID_CMD(ioasid_map, cmd);
+
+	cmd.flags = RW | IOASID_MAP_FIXED_IOVA | IOASID_MAP_FILE;
+	cmd.ioasid = ioasid;
+	cmd.fd = mfd;
+	cmd.file_offset = offset;
+	cmd.length = PAGE;
+	cmd.iova = iova;
+	return ioctl(fd, IOASID_MAP, &cmd);
+}
+
+/* A memfd of two pages: 0x33 in the first, 0x44 in the second. */
+static int two_page_memfd(void)
+{
+	uint8_t page[PAGE];
+	int mfd = memfd_create("edu", 0);
+
+	if (mfd < 0 || ftruncate(mfd, 2 * PAGE))
+		return -1;
+	memset(page, 0x33, PAGE);
+	if (pwrite(mfd, page, PAGE, 0) != PAGE)
+		return -1;
+	memset(page, 0x44, PAGE);
+	if (pwrite(mfd, page, PAGE, PAGE) != PAGE)
+		return -1;
+	return mfd;
+}
+
+#define IOVA_FILE 0x300000
+
+/* DMA to and from a file that no process has ever mapped. */
+TEST_F(edu, file_mapping_without_a_view)
+{
+	uint8_t back[DMA_LEN];
+	int mfd = two_page_memfd();
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_EQ(0, map_file_page(self->fd, self->ioasid, mfd, 0, IOVA_FILE));
+	ASSERT_EQ(0, map_file_page(self->fd, self->ioasid, mfd, PAGE,
+				   IOVA_FILE + PAGE));
+	/* The file's first page, through the device, into RAM. */
+	ASSERT_TRUE(ram_to_dev(&self->dev, IOVA_FILE));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x33));
+	/* RAM, through the device, into the file's second page. */
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_FILE + PAGE));
+	ASSERT_EQ(DMA_LEN, pread(mfd, back, DMA_LEN, PAGE));
+	ASSERT_TRUE(all_bytes(back, 0x5a));
+	/* Unmapped, the file is out of the device's reach. */
+	ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA_FILE));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_FILE));
+	ASSERT_EQ(DMA_LEN, pread(mfd, back, DMA_LEN, 0));
+	ASSERT_TRUE(all_bytes(back, 0x33));
+	close(mfd);
+}
+
+/* The VMM's view of the file goes; the device keeps the file's page. */
+TEST_F(edu, file_mapping_outlives_the_view)
+{
+	int mfd = two_page_memfd();
+	uint8_t *view;
+
+	ASSERT_LE(0, mfd);
+	view = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, view);
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(0, map_file_page(self->fd, self->ioasid, mfd, PAGE, IOVA_FILE));
+	memset(view + PAGE, 0x66, PAGE);
+	ASSERT_EQ(0, munmap(view, 2 * PAGE));
+	ASSERT_TRUE(ram_to_dev(&self->dev, IOVA_FILE));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x66));
+	close(mfd);
+}
+
+/*
+ * Truncation takes the page from the file, not from the device: its DMA
+ * still reaches the pinned page, and the file reads zeroes.  Closing the
+ * memfd changes nothing either: the mapping holds the file.
+ */
+TEST_F(edu, file_truncated_and_closed_under_the_device)
+{
+	uint8_t back[DMA_LEN];
+	int mfd = two_page_memfd();
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_EQ(0, map_file_page(self->fd, self->ioasid, mfd, 0, IOVA_FILE));
+	ASSERT_EQ(0, ftruncate(mfd, 0));
+	ASSERT_EQ(0, ftruncate(mfd, 2 * PAGE));
+	ASSERT_EQ(DMA_LEN, pread(mfd, back, DMA_LEN, 0));
+	ASSERT_TRUE(all_bytes(back, 0));
+	/* The pinned page still has the file's old contents. */
+	ASSERT_TRUE(ram_to_dev(&self->dev, IOVA_FILE));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x33));
+	close(mfd);
+	/* Written by the device after both, read back by it. */
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_FILE));
+	memset(self->dst, 0xaa, PAGE);
+	ASSERT_TRUE(ram_to_dev(&self->dev, IOVA_FILE));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x5a));
+	ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA_FILE));
+}
+
+/* Many ranges in one call, real DMA through each. */
+TEST_F(edu, vectored_map_and_unmap)
+{
+	IOASID_CMD(ioasid_vec, cmd);
+	struct ioasid_vec_entry e[8];
+	uint8_t *pages;
+	int i;
+
+	pages = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, pages);
+	memset(pages, 0xaa, 8 * PAGE);
+	for (i = 0; i < 8; i++)
+		e[i] = (struct ioasid_vec_entry){ .iova = IOVA_FILE + 2 * i * PAGE,
+						  .addr = (uintptr_t)pages + i * PAGE,
+						  .length = PAGE };
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	cmd.op = IOASID_VEC_MAP;
+	cmd.flags = RW | IOASID_MAP_FIXED_IOVA;
+	cmd.ioasid = self->ioasid;
+	cmd.count = 8;
+	cmd.entries = (uintptr_t)e;
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_VEC, &cmd));
+	ASSERT_TRUE(load_device(&self->dev));
+	for (i = 0; i < 8; i++) {
+		ASSERT_TRUE(dev_to_ram(&self->dev, e[i].iova));
+		ASSERT_TRUE(all_bytes(pages + i * PAGE, 0x5a));
+	}
+	memset(pages, 0xaa, 8 * PAGE);
+	for (i = 0; i < 8; i++)
+		e[i].addr = 0;
+	cmd.op = IOASID_VEC_UNMAP;
+	cmd.flags = 0;
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_VEC, &cmd));
+	for (i = 0; i < 8; i++) {
+		ASSERT_TRUE(dev_to_ram(&self->dev, e[i].iova));
+		ASSERT_TRUE(all_bytes(pages + i * PAGE, 0xaa));
+	}
+	munmap(pages, 8 * PAGE);
+}
+
 TEST_F(edu, busy_ioasid_and_errors)
 {
 	struct vfio_device_attach_ioasid bad = {

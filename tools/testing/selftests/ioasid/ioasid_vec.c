@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/ioasid: IOASID_VEC, many maps, unmaps or copies in one call,
+ * against the mock IOMMU.
+ *
+ * A vector is all or nothing: each test puts a bad entry first, in the
+ * middle and last, and checks that the call names it in out_failed and
+ * that the domain's IOPTEs, the pins and the charge are what they were.
+ * The mock counts IOTLB flushes, so the one flush per unmap call is
+ * measured, not assumed.
+ */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "ioasid_mock.h"
+
+#define NR		256
+#define IOVA		0x100000000ULL
+#define R_FIXED		(IOASID_MAP_READ | IOASID_MAP_FIXED_IOVA)
+#define RW_FIXED	(IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA)
+
+static long long charged_mm(int fd)
+{
+	struct ioasid_test cmd = {};
+
+	if (test_op(fd, &cmd, IOASID_TEST_OP_LOCKED_VM))
+		return -1;
+	return cmd.locked_vm.out_mm;
+}
+
+static int vec(int fd, __u32 op, __u32 flags, unsigned int ioasid,
+	       unsigned int src, struct ioasid_vec_entry *e, __u32 count,
+	       __u32 *failed)
+{
+	IOASID_CMD(ioasid_vec, cmd);
+	int rc;
+
+	cmd.op = op;
+	cmd.flags = flags;
+	cmd.ioasid = ioasid;
+	cmd.src_ioasid = src;
+	cmd.count = count;
+	cmd.entries = (uintptr_t)e;
+	cmd.out_failed = 0xdead;
+	rc = ioctl(fd, IOASID_VEC, &cmd);
+	if (failed)
+		*failed = cmd.out_failed;
+	return rc;
+}
+
+FIXTURE(vec) {
+	int fd;
+	unsigned int ioasid;
+	struct mock_dev dev;
+	char *buf;
+	struct ioasid_vec_entry e[NR];
+	long long base;
+};
+
+FIXTURE_SETUP(vec)
+{
+	IOASID_CMD(ioasid_alloc, alloc);
+	int i;
+
+	self->fd = ioasid_open();
+	ASSERT_LE(0, self->fd);
+	alloc.flags = IOASID_ALLOC_ACCOUNT_MM;
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_ALLOC, &alloc));
+	self->ioasid = alloc.out_ioasid;
+	ASSERT_EQ(0, mock_add(self->fd, &default_cfg, &self->dev));
+	ASSERT_EQ(0, attach(self->fd, &self->dev, self->ioasid));
+	self->buf = mmap(NULL, NR * SZ_4K, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	ASSERT_EQ(0, madvise(self->buf, NR * SZ_4K, MADV_NOHUGEPAGE));
+	memset(self->buf, 1, NR * SZ_4K);
+	/* One page each, at every other IOVA page: no two merge. */
+	for (i = 0; i < NR; i++) {
+		self->e[i].iova = IOVA + 2 * i * SZ_4K;
+		self->e[i].addr = (uintptr_t)self->buf + i * SZ_4K;
+		self->e[i].length = SZ_4K;
+	}
+	self->base = charged_mm(self->fd);
+	ASSERT_LE(0, self->base);
+}
+
+FIXTURE_TEARDOWN(vec)
+{
+	munmap(self->buf, NR * SZ_4K);
+	close(self->fd);
+}
+
+static uint64_t ptes(int fd, const struct mock_dev *md)
+{
+	return domain_info(fd, md).mock_domain.out_ptes;
+}
+
+static uint64_t syncs(int fd, const struct mock_dev *md)
+{
+	return domain_info(fd, md).mock_domain.out_iotlb_syncs;
+}
+
+/* Entry @i maps the page it should, with @prot. */
+static bool entry_mapped(int fd, const struct mock_dev *md,
+			 const struct ioasid_vec_entry *e, unsigned int prot)
+{
+	struct ioasid_test pte;
+
+	if (read_pte(fd, md, e->iova, &pte))
+		return false;
+	return pte.mock_pte.out_phys == page_phys(fd, (void *)(uintptr_t)e->addr, NULL) &&
+	       pte.mock_pte.out_prot == prot;
+}
+
+static int unmap_vec(int fd, unsigned int ioasid, struct ioasid_vec_entry *e,
+		     __u32 count, __u32 *failed)
+{
+	struct ioasid_vec_entry u[NR];
+	__u32 i;
+
+	for (i = 0; i < count; i++)
+		u[i] = (struct ioasid_vec_entry){ .iova = e[i].iova,
+						  .length = e[i].length };
+	return vec(fd, IOASID_VEC_UNMAP, 0, ioasid, 0, u, count, failed);
+}
+
+TEST_F(vec, map_and_unmap_many)
+{
+	uint64_t before;
+	__u32 failed;
+	int i;
+
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid, 0,
+			 self->e, NR, &failed));
+	/* Success writes nothing back. */
+	ASSERT_EQ(0xdead, failed);
+	ASSERT_EQ(NR, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base + NR, charged_mm(self->fd));
+	for (i = 0; i < NR; i++)
+		ASSERT_TRUE(entry_mapped(self->fd, &self->dev, &self->e[i], PROT_RW));
+
+	/* 256 unmaps, one IOTLB flush. */
+	before = syncs(self->fd, &self->dev);
+	ASSERT_EQ(0, unmap_vec(self->fd, self->ioasid, self->e, NR, NULL));
+	ASSERT_EQ(before + 1, syncs(self->fd, &self->dev));
+	ASSERT_EQ(0, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base, charged_mm(self->fd));
+}
+
+/* Each entry is a single call's mapping: unmapped alone, copied alone. */
+TEST_F(vec, entries_are_separate_mappings)
+{
+	IOASID_CMD(ioasid_unmap, unmap);
+
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_MAP, R_FIXED, self->ioasid, 0,
+			 self->e, 4, NULL));
+	unmap.ioasid = self->ioasid;
+	unmap.iova = self->e[1].iova;
+	unmap.length = SZ_4K;
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_UNMAP, &unmap));
+	ASSERT_EQ(3, ptes(self->fd, &self->dev));
+	ASSERT_TRUE(entry_mapped(self->fd, &self->dev, &self->e[0], IOASID_MAP_READ));
+	ASSERT_TRUE(entry_mapped(self->fd, &self->dev, &self->e[2], IOASID_MAP_READ));
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+}
+
+#define VEC_DATA FIXTURE_DATA(vec)
+
+/* Check that a failed call changed nothing: no IOPTE, pin or charge. */
+static void expect_empty(struct __test_metadata *_metadata, VEC_DATA *self)
+{
+	uint64_t pins = 0;
+
+	ASSERT_EQ(0, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base, charged_mm(self->fd));
+	page_phys(self->fd, self->buf, &pins);
+	ASSERT_EQ(0, pins);
+}
+
+static const unsigned int places[] = { 0, NR / 2, NR - 1 };
+
+TEST_F(vec, map_bad_entry_first_middle_last)
+{
+	struct ioasid_vec_entry saved;
+	char *hole;
+	__u32 failed;
+	size_t p;
+
+	hole = mmap(NULL, SZ_4K, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	for (p = 0; p < ARRAY_SIZE(places); p++) {
+		struct ioasid_vec_entry *e = &self->e[places[p]];
+		unsigned int at = places[p];
+
+		saved = *e;
+		e->iova += 1;		/* unaligned */
+		ASSERT_ERRNO(EINVAL, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+					 self->ioasid, 0, self->e, NR, &failed));
+		ASSERT_EQ(at, failed);
+		*e = saved;
+		e->length = 0;
+		ASSERT_ERRNO(EINVAL, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+					 self->ioasid, 0, self->e, NR, &failed));
+		ASSERT_EQ(at, failed);
+		*e = saved;
+		e->iova = -SZ_4K;
+		e->length = 2 * SZ_4K;
+		ASSERT_ERRNO(EOVERFLOW, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+					    self->ioasid, 0, self->e, NR, &failed));
+		ASSERT_EQ(at, failed);
+		*e = saved;
+		/* Found while pinning: the earlier entries are unpinned. */
+		e->addr = (uintptr_t)hole;
+		ASSERT_ERRNO(EFAULT, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+					 self->ioasid, 0, self->e, NR, &failed));
+		ASSERT_EQ(at, failed);
+		*e = saved;
+		/*
+		 * Found while inserting: overlapping the entry before it (or,
+		 * for the first, the last one), after everything was pinned.
+		 */
+		e->iova = self->e[at ? at - 1 : NR - 1].iova;
+		ASSERT_ERRNO(EEXIST, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+					 self->ioasid, 0, self->e, NR, &failed));
+		ASSERT_EQ(at ? at : NR - 1, failed);
+		*e = saved;
+		expect_empty(_metadata, self);
+	}
+	munmap(hole, SZ_4K);
+}
+
+/* An entry on an existing mapping is refused before anything is pinned. */
+TEST_F(vec, map_onto_existing_mapping)
+{
+	__u32 failed;
+
+	ASSERT_EQ(0, map_at(self->fd, self->ioasid, self->buf, SZ_4K,
+			    self->e[NR / 2].iova));
+	ASSERT_ERRNO(EEXIST, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid,
+				 0, self->e, NR, &failed));
+	ASSERT_EQ(NR / 2, failed);
+	ASSERT_EQ(1, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base + 1, charged_mm(self->fd));
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+}
+
+TEST_F(vec, unmap_bad_entry_first_middle_last)
+{
+	struct ioasid_vec_entry u[NR];
+	uint64_t before;
+	__u32 failed;
+	size_t p;
+	int i;
+
+	/* One page per entry, with a free page after each. */
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid, 0,
+			 self->e, NR, NULL));
+	before = syncs(self->fd, &self->dev);
+	for (p = 0; p < ARRAY_SIZE(places); p++) {
+		unsigned int at = places[p];
+
+		for (i = 0; i < NR; i++)
+			u[i] = (struct ioasid_vec_entry){ .iova = self->e[i].iova,
+							  .length = SZ_4K };
+		/* Nothing mapped there: the gap after the entry's page. */
+		u[at].iova += SZ_4K;
+		ASSERT_ERRNO(ENOENT, vec(self->fd, IOASID_VEC_UNMAP, 0,
+					 self->ioasid, 0, u, NR, &failed));
+		ASSERT_EQ(at, failed);
+		/* Cutting a mapping in two: a range of its first half. */
+		u[at].iova = self->e[at].iova;
+		u[at].length = 2 * SZ_4K;
+		ASSERT_EQ(0, map_at(self->fd, self->ioasid, self->buf, 2 * SZ_4K,
+				    IOVA + 2 * NR * SZ_4K));
+		u[at].iova = IOVA + 2 * NR * SZ_4K;
+		u[at].length = SZ_4K;
+		ASSERT_ERRNO(EINVAL, vec(self->fd, IOASID_VEC_UNMAP, 0,
+					 self->ioasid, 0, u, NR, &failed));
+		ASSERT_EQ(at, failed);
+		/* The same range twice: the second finds nothing. */
+		u[at] = u[at ? at - 1 : 1];
+		ASSERT_ERRNO(ENOENT, vec(self->fd, IOASID_VEC_UNMAP, 0,
+					 self->ioasid, 0, u, NR, &failed));
+		ASSERT_EQ(at ? at : 1, failed);
+		/* An unmap entry names no memory. */
+		u[at] = (struct ioasid_vec_entry){ .iova = self->e[at].iova,
+						   .addr = 1, .length = SZ_4K };
+		ASSERT_ERRNO(EINVAL, vec(self->fd, IOASID_VEC_UNMAP, 0,
+					 self->ioasid, 0, u, NR, &failed));
+		ASSERT_EQ(at, failed);
+
+		/* Nothing was unmapped, nothing flushed. */
+		ASSERT_EQ(NR + 2, ptes(self->fd, &self->dev));
+		ASSERT_EQ(before, syncs(self->fd, &self->dev));
+		for (i = 0; i < NR; i++)
+			ASSERT_TRUE(entry_mapped(self->fd, &self->dev,
+						 &self->e[i], PROT_RW));
+		u[0] = (struct ioasid_vec_entry){ .iova = IOVA + 2 * NR * SZ_4K,
+						  .length = 2 * SZ_4K };
+		ASSERT_EQ(0, vec(self->fd, IOASID_VEC_UNMAP, 0, self->ioasid, 0,
+				 u, 1, NULL));
+		before = syncs(self->fd, &self->dev);
+	}
+	ASSERT_EQ(0, unmap_vec(self->fd, self->ioasid, self->e, NR, NULL));
+	expect_empty(_metadata, self);
+}
+
+TEST_F(vec, copy_many)
+{
+	struct ioasid_vec_entry c[NR];
+	struct mock_dev dev2;
+	unsigned int dst;
+	__u32 failed;
+	size_t p;
+	int i;
+
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &dst));
+	ASSERT_EQ(0, mock_add(self->fd, &default_cfg, &dev2));
+	ASSERT_EQ(0, attach(self->fd, &dev2, dst));
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_MAP, R_FIXED, self->ioasid, 0,
+			 self->e, NR, NULL));
+	for (i = 0; i < NR; i++)
+		c[i] = (struct ioasid_vec_entry){ .iova = 0x200000000ULL + i * SZ_4K,
+						  .addr = self->e[i].iova,
+						  .length = SZ_4K };
+	for (p = 0; p < ARRAY_SIZE(places); p++) {
+		unsigned int at = places[p];
+
+		c[at].addr += SZ_4K;	/* the gap: no source mapping */
+		ASSERT_ERRNO(ENOENT, vec(self->fd, IOASID_VEC_COPY, R_FIXED, dst,
+					 self->ioasid, c, NR, &failed));
+		ASSERT_EQ(at, failed);
+		c[at].addr -= SZ_4K;
+		ASSERT_EQ(0, ptes(self->fd, &dev2));
+	}
+	/* The source was pinned read-only: no writable copy of it. */
+	ASSERT_ERRNO(EPERM, vec(self->fd, IOASID_VEC_COPY, RW_FIXED, dst,
+				self->ioasid, c, NR, &failed));
+	ASSERT_EQ(0, failed);
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_COPY, R_FIXED, dst, self->ioasid,
+			 c, NR, NULL));
+	ASSERT_EQ(NR, ptes(self->fd, &dev2));
+	for (i = 0; i < NR; i++) {
+		struct ioasid_vec_entry back = { .iova = c[i].iova,
+						 .addr = self->e[i].addr };
+
+		ASSERT_TRUE(entry_mapped(self->fd, &dev2, &back, IOASID_MAP_READ));
+	}
+	/* Pinned once, for both IOASIDs. */
+	ASSERT_EQ(self->base + NR, charged_mm(self->fd));
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+	ASSERT_EQ(self->base + NR, charged_mm(self->fd));
+	ASSERT_EQ(0, unmap_all(self->fd, dst));
+	ASSERT_EQ(self->base, charged_mm(self->fd));
+}
+
+/* A file's pages, by offset, many ranges at once. */
+TEST_F(vec, map_file_ranges)
+{
+	IOASID_CMD(ioasid_vec, cmd);
+	struct ioasid_vec_entry f[16];
+	int mfd = memfd_create("vec", 0);
+	int i;
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, 16 * SZ_4K));
+	for (i = 0; i < 16; i++)
+		f[i] = (struct ioasid_vec_entry){ .iova = IOVA + 2 * i * SZ_4K,
+						  .addr = (15 - i) * SZ_4K,
+						  .length = SZ_4K };
+	cmd.op = IOASID_VEC_MAP;
+	cmd.flags = RW_FIXED | IOASID_MAP_FILE;
+	cmd.ioasid = self->ioasid;
+	cmd.fd = mfd;
+	cmd.count = 16;
+	cmd.entries = (uintptr_t)f;
+	f[15].addr = 16 * SZ_4K;	/* past the end of the file */
+	ASSERT_ERRNO(ENXIO, ioctl(self->fd, IOASID_VEC, &cmd));
+	ASSERT_EQ(15, cmd.out_failed);
+	expect_empty(_metadata, self);
+	f[15].addr = 0;
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_VEC, &cmd));
+	ASSERT_EQ(16, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base + 16, charged_mm(self->fd));
+	/* A bad file is no entry's fault. */
+	cmd.fd = self->fd;
+	ASSERT_ERRNO(ENODEV, ioctl(self->fd, IOASID_VEC, &cmd));
+	ASSERT_EQ(16, cmd.out_failed);
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+	ASSERT_EQ(self->base, charged_mm(self->fd));
+	close(mfd);
+}
+
+/* The call's own fields: out_failed is the count when no entry is to blame. */
+TEST_F(vec, bad_calls)
+{
+	IOASID_CMD(ioasid_vec, cmd);
+	__u32 failed;
+
+	ASSERT_ERRNO(EINVAL, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid,
+				 0, self->e, 0, &failed));
+	ASSERT_EQ(0, failed);
+	ASSERT_ERRNO(EINVAL, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid,
+				 0, self->e, IOASID_VEC_MAX + 1, &failed));
+	ASSERT_EQ(IOASID_VEC_MAX + 1, failed);
+	ASSERT_ERRNO(EOPNOTSUPP, vec(self->fd, 3, RW_FIXED, self->ioasid, 0,
+				     self->e, 4, &failed));
+	ASSERT_EQ(4, failed);
+	/* Kernel-chosen IOVAs are not offered. */
+	ASSERT_ERRNO(EINVAL, vec(self->fd, IOASID_VEC_MAP, IOASID_MAP_READ,
+				 self->ioasid, 0, self->e, 4, &failed));
+	ASSERT_ERRNO(EINVAL, vec(self->fd, IOASID_VEC_MAP, IOASID_MAP_FIXED_IOVA,
+				 self->ioasid, 0, self->e, 4, &failed));
+	ASSERT_ERRNO(EOPNOTSUPP, vec(self->fd, IOASID_VEC_MAP, RW_FIXED | (1 << 4),
+				     self->ioasid, 0, self->e, 4, &failed));
+	ASSERT_ERRNO(EOPNOTSUPP, vec(self->fd, IOASID_VEC_COPY,
+				     RW_FIXED | IOASID_MAP_FILE, self->ioasid,
+				     self->ioasid, self->e, 4, &failed));
+	ASSERT_ERRNO(EOPNOTSUPP, vec(self->fd, IOASID_VEC_UNMAP, 1, self->ioasid,
+				     0, self->e, 4, &failed));
+	ASSERT_ERRNO(EINVAL, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid,
+				 self->ioasid, self->e, 4, &failed));
+	ASSERT_ERRNO(ENOENT, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+				 self->ioasid + 100, 0, self->e, 4, &failed));
+	ASSERT_EQ(4, failed);
+	ASSERT_ERRNO(ENOENT, vec(self->fd, IOASID_VEC_COPY, RW_FIXED, self->ioasid,
+				 self->ioasid + 100, self->e, 4, &failed));
+	ASSERT_EQ(4, failed);
+	ASSERT_ERRNO(EFAULT, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid,
+				 0, (void *)8, 4, &failed));
+	ASSERT_EQ(4, failed);
+
+	/* fd without IOASID_MAP_FILE. */
+	cmd.op = IOASID_VEC_MAP;
+	cmd.flags = RW_FIXED;
+	cmd.ioasid = self->ioasid;
+	cmd.fd = 3;
+	cmd.count = 1;
+	cmd.entries = (uintptr_t)self->e;
+	ASSERT_ERRNO(EINVAL, ioctl(self->fd, IOASID_VEC, &cmd));
+	cmd.fd = -1;
+	cmd.flags |= IOASID_MAP_FILE;
+	ASSERT_ERRNO(EBADF, ioctl(self->fd, IOASID_VEC, &cmd));
+	/* Sizes: too short, and unknown trailing bytes that are not zero. */
+	cmd.fd = 0;
+	cmd.flags = RW_FIXED;
+	cmd.size = offsetof(struct ioasid_vec, entries);
+	ASSERT_ERRNO(EINVAL, ioctl(self->fd, IOASID_VEC, &cmd));
+	{
+		struct {
+			struct ioasid_vec v;
+			__u64 more;
+		} big = { .v = cmd, .more = 1 };
+
+		big.v.size = sizeof(big);
+		ASSERT_ERRNO(E2BIG, ioctl(self->fd, IOASID_VEC, &big));
+		big.more = 0;
+		ASSERT_EQ(0, ioctl(self->fd, IOASID_VEC, &big));
+	}
+	ASSERT_EQ(1, ptes(self->fd, &self->dev));
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+	expect_empty(_metadata, self);
+}
+
+/* Fault injection over each operation: every failure leaves nothing. */
+TEST_F(vec, fail_nth)
+{
+	struct ioasid_vec_entry c[16];
+	unsigned int n, dst;
+	struct mock_dev dev2;
+	int rc, i;
+
+	if (!fault_injection_setup())
+		SKIP(return, "no fault injection");
+	fail_nth_sweep(n, rc, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+				  self->ioasid, 0, self->e, 16, NULL)) {
+		if (!rc) {
+			ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		expect_empty(_metadata, self);
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_LT(16, n);
+
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &dst));
+	ASSERT_EQ(0, mock_add(self->fd, &default_cfg, &dev2));
+	ASSERT_EQ(0, attach(self->fd, &dev2, dst));
+	for (i = 0; i < 16; i++)
+		c[i] = (struct ioasid_vec_entry){ .iova = 0x200000000ULL + i * SZ_4K,
+						  .addr = self->e[i].iova,
+						  .length = SZ_4K };
+	fail_nth_sweep(n, rc, vec(self->fd, IOASID_VEC_COPY, RW_FIXED, dst,
+				  self->ioasid, c, 16, NULL)) {
+		if (!rc) {
+			ASSERT_EQ(0, unmap_all(self->fd, dst));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		ASSERT_EQ(0, ptes(self->fd, &dev2));
+		ASSERT_EQ(self->base + 16, charged_mm(self->fd));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_LT(16, n);
+
+	fail_nth_sweep(n, rc, unmap_vec(self->fd, dst, c, 16, NULL)) {
+		if (!rc)
+			break;
+		ASSERT_TRUE(injected_errno(errno));
+		ASSERT_EQ(16, ptes(self->fd, &dev2));
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(0, ptes(self->fd, &dev2));
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+	expect_empty(_metadata, self);
+}
+
+TEST_HARNESS_MAIN
