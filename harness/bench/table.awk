@@ -96,6 +96,21 @@ END {
 	target(c " ioasid/iommufd", c, med[c, "ioasid"], med[c, "iommufd"], 0.5)
 	target("two_domains_mock_64M/one_domain_mock_64M", "",
 	       med["two_domains_mock_64M", "ioasid"], med["one_domain_mock_64M", "ioasid"], 1.3)
+	# Many ranges per call: against type1's one call per range, and
+	# against pinning the same pages one by one.
+	target("vec256_10000x4k ioasid/small_10000x4k type1", "",
+	       med["vec256_10000x4k", "ioasid"], med["small_10000x4k", "type1"], 0.45)
+	target("vec256_10000x4k ioasid/floor", "",
+	       med["vec256_10000x4k", "ioasid"], med["vec256_10000x4k", "floor"], 1.5)
+	# A file mapped by file: no slower than ioasid's own mapping of a
+	# view of it, and twice as fast as iommufd's.
+	split("shmem_256M hugetlb_1G", files, " ")
+	for (k = 1; k <= 2; k++) {
+		f = "map_file_" files[k]
+		v = "map_view_" files[k]
+		target(f " ioasid/" v " ioasid", "", med[f, "ioasid"], med[v, "ioasid"], 1.0)
+		target(f " ioasid/" v " iommufd", "", med[f, "ioasid"], med[v, "iommufd"], 0.5)
+	}
 	for (k = 1; k <= ncases; k++) {
 		c = order[k]
 		if (c == "map_unmap_4k_256M" || c == "small_10000x4k" ||

@@ -18,6 +18,7 @@
  *
  * usage: ioasid-bench [-n ITERATIONS]   (default: each case's own)
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -73,6 +74,7 @@ static const char * const impl_name[] = {
 /* One set-up implementation; mock devices live as long as the context. */
 struct session {
 	enum impl impl;
+	bool by_file;		/* map the work's memfd, not its view */
 	int fd;			/* /dev/ioasid, /dev/iommu, container, gup_test */
 	int dev;		/* the device cdev, the type1 group, or -1 */
 	unsigned int ioas;	/* the IOASID or the IOAS */
@@ -84,6 +86,7 @@ struct variant {
 	const char *row;	/* the case column, when not the case's name */
 	enum impl impl;
 	unsigned int mock_iommus;	/* mock devices instead of the edu */
+	bool by_file;		/* IOASID_MAP_FILE of the case's memfd */
 };
 
 static const struct variant peers[] = {
@@ -99,16 +102,44 @@ static const struct variant mock_domains[] = {
 	{ .row = "two_domains_mock_64M", .impl = IMPL_IOASID, .mock_iommus = 2 },
 };
 
-#define MAX_VARIANTS	4
+/* IOASID_VEC against the pinning of the same pages, one by one. */
+static const struct variant vec_rows[] = {
+	{ .impl = IMPL_IOASID },
+	{ .impl = IMPL_FLOOR },
+};
+
+/*
+ * A memfd mapped by file and, the way the peers must, by a view of it.
+ * Its floor is the pinning of the view.
+ */
+static const struct variant shmem_rows[] = {
+	{ .row = "map_file_shmem_256M", .impl = IMPL_IOASID, .by_file = true },
+	{ .row = "map_view_shmem_256M", .impl = IMPL_IOASID },
+	{ .row = "map_view_shmem_256M", .impl = IMPL_IOMMUFD },
+	{ .row = "map_view_shmem_256M", .impl = IMPL_TYPE1 },
+	{ .row = "map_view_shmem_256M", .impl = IMPL_FLOOR },
+};
+
+static const struct variant hugetlb_rows[] = {
+	{ .row = "map_file_hugetlb_1G", .impl = IMPL_IOASID, .by_file = true },
+	{ .row = "map_view_hugetlb_1G", .impl = IMPL_IOASID },
+	{ .row = "map_view_hugetlb_1G", .impl = IMPL_IOMMUFD },
+	{ .row = "map_view_hugetlb_1G", .impl = IMPL_TYPE1 },
+	{ .row = "map_view_hugetlb_1G", .impl = IMPL_FLOOR },
+};
+
+#define MAX_VARIANTS	5
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-enum backing { BACK_NONE, BACK_4K, BACK_THP, BACK_HUGETLB };
+enum backing { BACK_NONE, BACK_4K, BACK_THP, BACK_HUGETLB, BACK_MEMFD,
+	       BACK_MEMFD_HUGETLB };
 
 struct work {
 	char *va;
 	size_t len;
 	void *map;		/* what to munmap */
 	size_t map_len;
+	int memfd;		/* for the memfd backings, else -1 */
 };
 
 struct bench_case {
@@ -284,7 +315,8 @@ static int session_open(struct session *s, const struct variant *v,
 	unsigned int i;
 	int rc = 0;
 
-	*s = (struct session){ .impl = v->impl, .fd = -1, .dev = -1 };
+	*s = (struct session){ .impl = v->impl, .by_file = v->by_file,
+			       .fd = -1, .dev = -1 };
 	if (v->mock_iommus) {
 		s->fd = open_file("/dev/ioasid");
 		if (s->fd < 0 ||
@@ -321,7 +353,8 @@ fail:
 	return -1;
 }
 
-static int dma_map(struct session *s, void *va, size_t len, uint64_t iova)
+static int dma_map(struct session *s, const struct work *w, void *va,
+		   size_t len, uint64_t iova)
 {
 	struct vfio_iommu_type1_dma_map t1 = { .argsz = sizeof(t1) };
 	struct iommu_ioas_map im = { .size = sizeof(im) };
@@ -333,6 +366,11 @@ static int dma_map(struct session *s, void *va, size_t len, uint64_t iova)
 			  IOASID_MAP_FIXED_IOVA;
 		m.ioasid = s->ioas;
 		m.user_va = (uintptr_t)va;
+		if (s->by_file) {
+			m.flags |= IOASID_MAP_FILE;
+			m.fd = w->memfd;
+			m.file_offset = (char *)va - w->va;
+		}
 		m.length = len;
 		m.iova = iova;
 		return call(s->fd, IOASID_MAP, &m, "IOASID_MAP");
@@ -393,12 +431,13 @@ static int dma_unmap(struct session *s, uint64_t iova, size_t len)
  * iommufd pin: PIN_LONGTERM_BENCHMARK goes through the slow path, which
  * costs more than what it would be the floor of.
  */
-static int pin_unpin(int fd, void *va, size_t len, double *us)
+static int pin_unpin_by(int fd, void *va, size_t len, unsigned int per_call,
+			double *us)
 {
 	struct gup_test gup = {
 		.addr = (uintptr_t)va,
 		.size = len,
-		.nr_pages_per_call = len / SZ_4K,
+		.nr_pages_per_call = per_call,
 		.gup_flags = FOLL_WRITE | FOLL_LONGTERM,
 	};
 
@@ -413,6 +452,11 @@ static int pin_unpin(int fd, void *va, size_t len, double *us)
 	return 0;
 }
 
+static int pin_unpin(int fd, void *va, size_t len, double *us)
+{
+	return pin_unpin_by(fd, va, len, len / SZ_4K, us);
+}
+
 /* Map the whole buffer in one call, then unmap it. */
 static int iter_map_unmap(struct session *s, const struct work *w, double *us)
 {
@@ -421,7 +465,7 @@ static int iter_map_unmap(struct session *s, const struct work *w, double *us)
 	if (s->impl == IMPL_FLOOR)
 		return pin_unpin(s->fd, w->va, w->len, us);
 	t = now_us();
-	if (dma_map(s, w->va, w->len, IOVA_BASE) ||
+	if (dma_map(s, w, w->va, w->len, IOVA_BASE) ||
 	    dma_unmap(s, IOVA_BASE, w->len))
 		return -1;
 	*us = now_us() - t;
@@ -442,7 +486,7 @@ static int iter_small(struct session *s, const struct work *w, double *us)
 		if (s->impl == IMPL_FLOOR) {
 			if (pin_unpin(s->fd, w->va + i * SZ_4K, SZ_4K, &ignored))
 				return -1;
-		} else if (dma_map(s, w->va + i * SZ_4K, SZ_4K,
+		} else if (dma_map(s, w, w->va + i * SZ_4K, SZ_4K,
 				   IOVA_BASE + i * SZ_4K)) {
 			return -1;
 		}
@@ -452,6 +496,80 @@ static int iter_small(struct session *s, const struct work *w, double *us)
 			return -1;
 	*us = now_us() - t;
 	return 0;
+}
+
+static int vec_call(struct session *s, __u32 op, struct ioasid_vec_entry *e,
+		    unsigned int n)
+{
+	struct ioasid_vec v = {
+		.size = sizeof(v),
+		.op = op,
+		.ioasid = s->ioas,
+		.count = n,
+		.entries = (uintptr_t)e,
+	};
+
+	if (op == IOASID_VEC_MAP)
+		v.flags = IOASID_MAP_READ | IOASID_MAP_WRITE |
+			  IOASID_MAP_FIXED_IOVA;
+	return call(s->fd, IOASID_VEC, &v, "IOASID_VEC");
+}
+
+/*
+ * The emulated vIOMMU's 10,000 pages again, @per_call pages to an
+ * IOASID_VEC call.  The floor pins and unpins the same pages one by one
+ * inside the kernel: the work no call can avoid.
+ */
+static int iter_vec(struct session *s, const struct work *w,
+		    unsigned int per_call, double *us)
+{
+	static struct ioasid_vec_entry e[256];
+	double t = now_us(), part;
+	unsigned int i, j, n;
+	__u32 op;
+
+	if (s->impl == IMPL_FLOOR) {
+		*us = 0;
+		for (i = 0; i < SMALL_MAPS; i += per_call) {
+			n = SMALL_MAPS - i < per_call ? SMALL_MAPS - i : per_call;
+			if (pin_unpin_by(s->fd, w->va + i * SZ_4K, n * SZ_4K, 1,
+					 &part))
+				return -1;
+			*us += part;
+		}
+		return 0;
+	}
+	for (op = IOASID_VEC_MAP; op <= IOASID_VEC_UNMAP; op++) {
+		for (i = 0; i < SMALL_MAPS; i += n) {
+			n = SMALL_MAPS - i < per_call ? SMALL_MAPS - i : per_call;
+			for (j = 0; j < n; j++)
+				e[j] = (struct ioasid_vec_entry){
+					.iova = IOVA_BASE + (i + j) * SZ_4K,
+					.addr = op == IOASID_VEC_MAP ?
+						(uintptr_t)w->va + (i + j) * SZ_4K : 0,
+					.length = SZ_4K,
+				};
+			if (vec_call(s, op, e, n))
+				return -1;
+		}
+	}
+	*us = now_us() - t;
+	return 0;
+}
+
+static int iter_vec1(struct session *s, const struct work *w, double *us)
+{
+	return iter_vec(s, w, 1, us);
+}
+
+static int iter_vec16(struct session *s, const struct work *w, double *us)
+{
+	return iter_vec(s, w, 16, us);
+}
+
+static int iter_vec256(struct session *s, const struct work *w, double *us)
+{
+	return iter_vec(s, w, 256, us);
 }
 
 static int iter_attach_detach(struct session *s, const struct work *w,
@@ -496,15 +614,52 @@ static int set_hugepages(unsigned long n)
  * The memory a case maps, faulted in before any timing.  4 KiB pages are
  * kept from THP, which may be on for all memory.
  */
+/*
+ * A memfd of the case's size, of 4 KiB shmem pages or of 2 MiB hugetlbfs
+ * pages, and a shared view of it with every page faulted in, for the
+ * rows that must map it by address.
+ */
+static int work_alloc_memfd(const struct bench_case *c, struct work *w)
+{
+	bool huge = c->backing == BACK_MEMFD_HUGETLB;
+	size_t off;
+
+	if (huge && set_hugepages(c->len / SZ_2M)) {
+		note("error: %s: cannot reserve %zu huge pages: %s", c->name,
+		     c->len / SZ_2M, strerror(errno));
+		return -1;
+	}
+	w->memfd = memfd_create("ioasid-bench", huge ? MFD_HUGETLB : 0);
+	if (w->memfd < 0 || ftruncate(w->memfd, c->len)) {
+		note("error: %s: memfd: %s", c->name, strerror(errno));
+		return -1;
+	}
+	w->map_len = c->len;
+	w->map = mmap(NULL, c->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      w->memfd, 0);
+	if (w->map == MAP_FAILED) {
+		note("error: %s: mmap of the memfd: %s", c->name,
+		     strerror(errno));
+		w->map = NULL;
+		return -1;
+	}
+	w->va = w->map;
+	for (off = 0; off < c->len; off += SZ_4K)
+		w->va[off] = 1;
+	return 0;
+}
+
 static int work_alloc(const struct bench_case *c, struct work *w)
 {
 	long thp_kb = meminfo_kb("AnonHugePages:");
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	size_t off;
 
-	*w = (struct work){ .len = c->len };
+	*w = (struct work){ .len = c->len, .memfd = -1 };
 	if (c->backing == BACK_NONE)
 		return 0;
+	if (c->backing == BACK_MEMFD || c->backing == BACK_MEMFD_HUGETLB)
+		return work_alloc_memfd(c, w);
 	w->map_len = c->len;
 	if (c->backing == BACK_THP)
 		w->map_len += SZ_2M;	/* room to align to 2 MiB */
@@ -547,7 +702,9 @@ static void work_free(const struct bench_case *c, struct work *w)
 {
 	if (w->map)
 		munmap(w->map, w->map_len);
-	if (c->backing == BACK_HUGETLB)
+	if (w->memfd >= 0)
+		close(w->memfd);
+	if (c->backing == BACK_HUGETLB || c->backing == BACK_MEMFD_HUGETLB)
 		set_hugepages(0);
 }
 
@@ -556,7 +713,8 @@ static void work_free(const struct bench_case *c, struct work *w)
  * of reach, so map the same memory into a mock domain with 4 KiB, 2 MiB
  * and 1 GiB IOPTEs and count what it holds.
  */
-static void iopte_note(const struct bench_case *c, const struct work *w)
+static void iopte_note(const struct bench_case *c, const struct work *w,
+		       const char *row, bool by_file)
 {
 	struct ioasid_test dom = { .size = sizeof(dom) };
 	struct ioasid_test pte = { .size = sizeof(pte) };
@@ -564,7 +722,8 @@ static void iopte_note(const struct bench_case *c, const struct work *w)
 
 	if (session_open(&s, &mock_domains[0], true))
 		goto fail;
-	if (dma_map(&s, w->va, w->len, IOVA_BASE))
+	s.by_file = by_file;
+	if (dma_map(&s, w, w->va, w->len, IOVA_BASE))
 		goto fail_close;
 	dom.op = IOASID_TEST_OP_MOCK_DOMAIN;
 	dom.mock_domain.dev_id = s.mock_dev;
@@ -575,14 +734,14 @@ static void iopte_note(const struct bench_case *c, const struct work *w)
 	    call(s.fd, IOASID_TEST, &pte, "IOASID_TEST_OP_MOCK_PTE"))
 		goto fail_close;
 	note("iopte %s: %llu IOPTEs, the first of %llu KiB (mock domain)",
-	     c->name, (unsigned long long)dom.mock_domain.out_ptes,
+	     row, (unsigned long long)dom.mock_domain.out_ptes,
 	     (unsigned long long)pte.mock_pte.out_pgsize >> 10);
 	session_close(&s);
 	return;
 fail_close:
 	session_close(&s);
 fail:
-	note("error: %s: IOPTE check: %s: %s", c->name, failed_call,
+	note("error: %s: IOPTE check: %s: %s", row, failed_call,
 	     strerror(errno));
 }
 
@@ -620,7 +779,12 @@ static int run_case(const struct bench_case *c, unsigned int rounds)
 		return nv;
 	}
 	if (c->backing == BACK_THP || c->backing == BACK_HUGETLB)
-		iopte_note(c, &w);
+		iopte_note(c, &w, c->name, false);
+	/* Huge pages by file and by view: each row shows its IOPTEs. */
+	for (i = 0; c->backing == BACK_MEMFD_HUGETLB && i < nv; i++)
+		if (c->variants[i].impl == IMPL_IOASID)
+			iopte_note(c, &w, c->variants[i].row,
+				   c->variants[i].by_file);
 	for (r = 0; r < rounds; r++) {
 		for (k = 0; k < nv; k++) {
 			i = (r + k) % nv;
@@ -679,6 +843,21 @@ static const struct bench_case cases[] = {
 	{ .name = "small_10000x4k", .backing = BACK_4K,
 	  .len = SMALL_MAPS * SZ_4K, .iter = iter_small,
 	  .variants = peers, .nr_variants = 4, .rounds = 31 },
+	{ .name = "vec1_10000x4k", .backing = BACK_4K,
+	  .len = SMALL_MAPS * SZ_4K, .iter = iter_vec1,
+	  .variants = vec_rows, .nr_variants = 1, .rounds = 31 },
+	{ .name = "vec16_10000x4k", .backing = BACK_4K,
+	  .len = SMALL_MAPS * SZ_4K, .iter = iter_vec16,
+	  .variants = vec_rows, .nr_variants = 2, .rounds = 31 },
+	{ .name = "vec256_10000x4k", .backing = BACK_4K,
+	  .len = SMALL_MAPS * SZ_4K, .iter = iter_vec256,
+	  .variants = vec_rows, .nr_variants = 2, .rounds = 31 },
+	{ .name = "file_shmem_256M", .backing = BACK_MEMFD, .len = SZ_256M,
+	  .iter = iter_map_unmap, .variants = shmem_rows,
+	  .nr_variants = ARRAY_SIZE(shmem_rows), .rounds = 11 },
+	{ .name = "file_hugetlb_1G", .backing = BACK_MEMFD_HUGETLB,
+	  .len = SZ_1G, .iter = iter_map_unmap, .variants = hugetlb_rows,
+	  .nr_variants = ARRAY_SIZE(hugetlb_rows), .rounds = 11 },
 	{ .name = "mock_64M", .backing = BACK_4K, .len = SZ_64M,
 	  .iter = iter_map_unmap, .variants = mock_domains, .nr_variants = 2,
 	  .rounds = 41 },
