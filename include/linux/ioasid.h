@@ -14,6 +14,7 @@
 
 struct device;
 struct file;
+struct iommu_group;
 struct ioasid_ctx;
 struct ioasid_device;
 
@@ -24,6 +25,8 @@ void ioasid_device_unbind(struct ioasid_device *idev);
 int ioasid_device_attach(struct ioasid_device *idev, u32 ioasid);
 int ioasid_device_replace(struct ioasid_device *idev, u32 ioasid);
 void ioasid_device_detach(struct ioasid_device *idev);
+bool ioasid_device_ctx_has_group(struct ioasid_device *idev,
+				 struct iommu_group *group);
 
 int ioasid_vfio_container_add_group(struct file *file);
 void ioasid_vfio_container_remove_group(struct file *file);

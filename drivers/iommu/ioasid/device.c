@@ -260,6 +260,30 @@ void ioasid_device_detach(struct ioasid_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_device_detach, IOASID);
 
+/**
+ * ioasid_device_ctx_has_group - whether a binding's context owns a group
+ * @idev: A binding, from ioasid_device_bind()
+ * @group: An IOMMU group
+ *
+ * A context owns the DMA of each IOMMU group in which it has a device
+ * bound: until the last of them is unbound, no kernel driver and no other
+ * context can take any device of that group, bound or not.  VFIO asks
+ * this before a reset that reaches devices other than the caller's own.
+ *
+ * Context: Process context; takes the context's groups_lock.  The caller
+ * keeps @idev bound for the call (VFIO holds the device set lock).
+ * Return: true if a device of @group is bound to the context of @idev.
+ */
+bool ioasid_device_ctx_has_group(struct ioasid_device *idev,
+				 struct iommu_group *group)
+{
+	struct ioasid_ctx *ctx = idev->ctx;
+
+	guard(mutex)(&ctx->groups_lock);
+	return xa_load(&ctx->groups, iommu_group_id(group));
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_device_ctx_has_group, IOASID);
+
 /* Copy the reserved regions of @group to @ur, as many as fit in @max. */
 static int ioasid_copy_resv_regions(struct iommu_group *group,
 				    struct ioasid_iova_range __user *ur,
