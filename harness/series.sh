@@ -155,11 +155,13 @@ validate() {
 		bad=1
 	done < <(echo "$placed" | awk 'NF { print $1, $2 }' | sort | uniq -d)
 	for what in $(list_overlay); do
-		echo "$placed" | grep -qF "file $what " ||
+		# A here-string, not a pipe: grep -q leaves early, and echo's
+		# later writes would die of SIGPIPE under pipefail.
+		grep -qF "file $what " <<< "$placed" ||
 			{ echo "series: file $what is not placed in harness/series/" >&2; bad=1; }
 	done
 	for what in $(series_patches); do
-		echo "$placed" | grep -qF "patch $what " ||
+		grep -qF "patch $what " <<< "$placed" ||
 			{ echo "series: patch $what is not placed in harness/series/" >&2; bad=1; }
 	done
 	[ -f "$manifest/cover-letter" ] || { echo "series: harness/series/cover-letter missing" >&2; bad=1; }
