@@ -125,8 +125,9 @@ static int ioasid_domain_reserve_aperture(struct ioasid_space *space,
 
 /*
  * Write @m into one domain, run by run, so that each physically
- * contiguous run maps with the largest page sizes the domain has.
- * On failure nothing of @m is left in the domain.
+ * contiguous run maps with the largest page sizes the domain has.  The
+ * runs are not synced to the IOMMU one by one: the caller syncs once for
+ * all it mapped.  On failure nothing of @m is left in the domain.
  */
 static int ioasid_domain_map(struct ioasid_domain *d, struct ioasid_mapping *m)
 {
@@ -139,9 +140,9 @@ static int ioasid_domain_map(struct ioasid_domain *d, struct ioasid_mapping *m)
 	for (run = ioasid_pages_find_run(m->pages, index); index < end; run++) {
 		n = min(run->index + run->npages, end) - index;
 		iova = m->node.start + ((index - m->pg_index) << PAGE_SHIFT);
-		rc = iommu_map(d->domain, iova,
-			       PFN_PHYS(run->pfn + index - run->index),
-			       n << PAGE_SHIFT, m->prot, IOASID_GFP);
+		rc = iommu_map_nosync(d->domain, iova,
+				      PFN_PHYS(run->pfn + index - run->index),
+				      n << PAGE_SHIFT, m->prot, IOASID_GFP);
 		if (rc)
 			goto err_unmap;
 		index += n;
@@ -160,14 +161,71 @@ static size_t ioasid_mapping_length(struct ioasid_mapping *m)
 	return m->node.last - m->node.start + 1;
 }
 
-/**
- * ioasid_domains_map - write a new mapping into every domain
- * @space: The IOASID, locked for writing
- * @m: The mapping, already in @space->mappings
- *
- * Return: 0, or an error with @m in no domain.
+/*
+ * Take the mappings of @list (on free_link) before @stop, all of them for
+ * NULL, out of one domain, with one IOTLB flush for all.
  */
-int ioasid_domains_map(struct ioasid_space *space, struct ioasid_mapping *m)
+static void ioasid_domain_unmap_list(struct ioasid_domain *d,
+				     struct list_head *list,
+				     struct ioasid_mapping *stop)
+{
+	struct iommu_iotlb_gather gather;
+	struct ioasid_mapping *m;
+	bool unmapped = false;
+
+	iommu_iotlb_gather_init(&gather);
+	list_for_each_entry(m, list, free_link) {
+		if (m == stop)
+			break;
+		iommu_unmap_fast(d->domain, m->node.start,
+				 ioasid_mapping_length(m), &gather);
+		unmapped = true;
+	}
+	/* An empty gather is no range: drivers may flush all for it. */
+	if (unmapped)
+		iommu_iotlb_sync(d->domain, &gather);
+}
+
+/*
+ * Write the mappings of @list into one domain and sync them to the IOMMU
+ * with one call, over the IOVA span they cover.  On failure none of them
+ * is left in the domain.
+ */
+static int ioasid_domain_map_list(struct ioasid_domain *d,
+				  struct list_head *list)
+{
+	unsigned long start = ULONG_MAX, last = 0;
+	struct ioasid_mapping *m;
+	int rc;
+
+	list_for_each_entry(m, list, free_link) {
+		rc = ioasid_domain_map(d, m);
+		if (rc)
+			goto err_unmap;
+		start = min(start, m->node.start);
+		last = max(last, m->node.last);
+		cond_resched();
+	}
+	rc = iommu_sync_map(d->domain, start, last - start + 1);
+	if (!rc)
+		return 0;
+	m = NULL;
+
+err_unmap:
+	ioasid_domain_unmap_list(d, list, m);
+	return rc;
+}
+
+/**
+ * ioasid_domains_map_list - write new mappings into every domain
+ * @space: The IOASID, locked for writing
+ * @list: Mappings already in @space->mappings, on free_link, not empty
+ *
+ * Each domain is synced to its IOMMU once, for all of @list.
+ *
+ * Return: 0, or an error with no mapping of @list in any domain.
+ */
+int ioasid_domains_map_list(struct ioasid_space *space, struct list_head *list)
 {
 	struct ioasid_domain *d, *undo;
 	int rc;
@@ -175,7 +233,7 @@ int ioasid_domains_map(struct ioasid_space *space, struct ioasid_mapping *m)
 	lockdep_assert_held_write(&space->lock);
 
 	list_for_each_entry(d, &space->domains, link) {
-		rc = ioasid_domain_map(d, m);
+		rc = ioasid_domain_map_list(d, list);
 		if (rc)
 			goto err_undo;
 	}
@@ -185,9 +243,26 @@ err_undo:
 	list_for_each_entry(undo, &space->domains, link) {
 		if (undo == d)
 			break;
-		iommu_unmap(undo->domain, m->node.start,
-			    ioasid_mapping_length(m));
+		ioasid_domain_unmap_list(undo, list, NULL);
 	}
+	return rc;
+}
+
+/**
+ * ioasid_domains_map - write a new mapping into every domain
+ * @space: The IOASID, locked for writing
+ * @m: The mapping, already in @space->mappings; its free_link is used
+ *
+ * Return: 0, or an error with @m in no domain.
+ */
+int ioasid_domains_map(struct ioasid_space *space, struct ioasid_mapping *m)
+{
+	LIST_HEAD(one);
+	int rc;
+
+	list_add(&m->free_link, &one);
+	rc = ioasid_domains_map_list(space, &one);
+	list_del(&m->free_link);
 	return rc;
 }
 
@@ -201,19 +276,12 @@ err_undo:
  */
 void ioasid_domains_unmap(struct ioasid_space *space, struct list_head *freed)
 {
-	struct iommu_iotlb_gather gather;
-	struct ioasid_mapping *m;
 	struct ioasid_domain *d;
 
 	lockdep_assert_held_write(&space->lock);
 
-	list_for_each_entry(d, &space->domains, link) {
-		iommu_iotlb_gather_init(&gather);
-		list_for_each_entry(m, freed, free_link)
-			iommu_unmap_fast(d->domain, m->node.start,
-					 ioasid_mapping_length(m), &gather);
-		iommu_iotlb_sync(d->domain, &gather);
-	}
+	list_for_each_entry(d, &space->domains, link)
+		ioasid_domain_unmap_list(d, freed, NULL);
 }
 
 /**
@@ -339,6 +407,7 @@ static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
 						 struct device *dev,
 						 bool can_enforce)
 {
+	unsigned long start = ULONG_MAX, last = 0;
 	struct ioasid_mapping *m;
 	struct interval_tree_node *node;
 	struct ioasid_domain *d;
@@ -363,6 +432,15 @@ static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		m = container_of(node, struct ioasid_mapping, node);
 		rc = ioasid_domain_map(d, m);
+		if (rc)
+			goto err_free;
+		if (start == ULONG_MAX)
+			start = node->start;
+		last = node->last;
+	}
+	/* One sync for all: the mappings come in IOVA order. */
+	if (start <= last) {
+		rc = iommu_sync_map(d->domain, start, last - start + 1);
 		if (rc)
 			goto err_free;
 	}

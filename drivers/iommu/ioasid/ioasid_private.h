@@ -377,6 +377,7 @@ void ioasid_domains_release_group(struct ioasid_space *space,
 unsigned long ioasid_domains_iova_alignment(struct ioasid_space *space);
 unsigned long ioasid_domains_pgsizes(struct ioasid_space *space);
 int ioasid_domains_map(struct ioasid_space *space, struct ioasid_mapping *m);
+int ioasid_domains_map_list(struct ioasid_space *space, struct list_head *list);
 void ioasid_domains_unmap(struct ioasid_space *space, struct list_head *freed);
 
 void ioasid_coherency_init(struct ioasid_ctx *ctx);
@@ -420,9 +421,9 @@ struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
 					    unsigned long pg_index,
 					    unsigned long npages, int prot);
 void ioasid_mapping_free(struct ioasid_mapping *m);
-int ioasid_space_insert(struct ioasid_space *space, struct ioasid_mapping *m,
-			bool fixed, unsigned long hint, u64 *iova);
-void ioasid_space_erase(struct ioasid_space *space, struct list_head *list);
+int ioasid_space_place(struct ioasid_space *space, struct ioasid_mapping *m,
+		       bool fixed, unsigned long hint, u64 *iova);
+void ioasid_space_unplace(struct ioasid_space *space, struct ioasid_mapping *m);
 int ioasid_space_check_iova(struct ioasid_space *space, unsigned long iova,
 			    unsigned long last);
 struct ioasid_pages *ioasid_space_find_pages(struct ioasid_space *space,

@@ -90,6 +90,8 @@ enum ioasid_mock_flags {
  * @mock_domain.out_map_calls: Out: map_pages calls it had
  * @mock_domain.out_iotlb_syncs: Out: IOTLB flushes it had
  * @mock_domain.out_enforce_cc: Out: 1 if it blocks no-snoop DMA
+ * @mock_domain.__reserved: Out: 0, padding
+ * @mock_domain.out_map_syncs: Out: syncs of new IOPTEs (iotlb_sync_map)
  */
 struct ioasid_test {
 	__u32 size;
@@ -134,6 +136,8 @@ struct ioasid_test {
 			__aligned_u64 out_map_calls;
 			__aligned_u64 out_iotlb_syncs;
 			__u32 out_enforce_cc;
+			__u32 __reserved;
+			__aligned_u64 out_map_syncs;
 		} mock_domain;
 	};
 };

@@ -111,6 +111,7 @@ struct mock_dev {
  * @nr_ptes: IOPTEs of either kind
  * @map_calls: map_pages calls
  * @iotlb_syncs: IOTLB flushes
+ * @map_syncs: iotlb_sync_map calls, which make new IOPTEs visible
  * @enforce_cc: enforce_cache_coherency() succeeded: no device that
  *              cannot block no-snoop DMA may attach
  */
@@ -124,6 +125,7 @@ struct mock_domain {
 	atomic_long_t nr_ptes;
 	atomic64_t map_calls;
 	atomic64_t iotlb_syncs;
+	atomic64_t map_syncs;
 };
 
 /*
@@ -316,6 +318,13 @@ static void mock_iotlb_sync(struct iommu_domain *domain,
 	atomic64_inc(&to_mock_domain(domain)->iotlb_syncs);
 }
 
+static int mock_iotlb_sync_map(struct iommu_domain *domain, unsigned long iova,
+			       size_t size)
+{
+	atomic64_inc(&to_mock_domain(domain)->map_syncs);
+	return 0;
+}
+
 static void mock_flush_iotlb_all(struct iommu_domain *domain)
 {
 	atomic64_inc(&to_mock_domain(domain)->iotlb_syncs);
@@ -380,6 +389,7 @@ static const struct iommu_domain_ops mock_domain_ops = {
 	.map_pages = mock_map_pages,
 	.unmap_pages = mock_unmap_pages,
 	.iotlb_sync = mock_iotlb_sync,
+	.iotlb_sync_map = mock_iotlb_sync_map,
 	.flush_iotlb_all = mock_flush_iotlb_all,
 	.iova_to_phys = mock_iova_to_phys,
 	.free = mock_domain_free,
@@ -682,7 +692,9 @@ static int mock_read_domain(struct ioasid_test *cmd, struct mock_domain *md)
 	cmd->mock_domain.out_ptes = atomic_long_read(&md->nr_ptes);
 	cmd->mock_domain.out_map_calls = atomic64_read(&md->map_calls);
 	cmd->mock_domain.out_iotlb_syncs = atomic64_read(&md->iotlb_syncs);
+	cmd->mock_domain.out_map_syncs = atomic64_read(&md->map_syncs);
 	cmd->mock_domain.out_enforce_cc = md->enforce_cc;
+	cmd->mock_domain.__reserved = 0;
 	return 0;
 }
 

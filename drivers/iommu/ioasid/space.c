@@ -228,7 +228,7 @@ struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
 	m->pages = pages;
 	m->pg_index = pg_index;
 	m->prot = prot;
-	/* Only the length matters until ioasid_space_insert() places it. */
+	/* Only the length matters until ioasid_space_place() places it. */
 	m->node.last = (npages << PAGE_SHIFT) - 1;
 	return m;
 }
@@ -244,18 +244,17 @@ void ioasid_mapping_free(struct ioasid_mapping *m)
 }
 
 /**
- * ioasid_space_insert - place a mapping in an IOASID and its domains
+ * ioasid_space_place - put a mapping in an IOASID's tree, not its domains
  * @space: The IOASID, locked for writing
  * @m: From ioasid_mapping_alloc()
  * @fixed: Map at *@iova; otherwise choose an IOVA aligned like @hint
  * @hint: The user address, file offset or source IOVA of the memory
  * @iova: The IOVA, in for @fixed, out otherwise
  *
- * Return: 0, or -EEXIST, -EADDRNOTAVAIL, -ENOSPC or an IOMMU driver's
- * error with nothing changed.
+ * Return: 0, or -EEXIST, -EADDRNOTAVAIL or -ENOSPC with nothing changed.
  */
-int ioasid_space_insert(struct ioasid_space *space, struct ioasid_mapping *m,
-			bool fixed, unsigned long hint, u64 *iova)
+int ioasid_space_place(struct ioasid_space *space, struct ioasid_mapping *m,
+		       bool fixed, unsigned long hint, u64 *iova)
 {
 	unsigned long length = m->node.last - m->node.start + 1;
 	int rc;
@@ -273,35 +272,39 @@ int ioasid_space_insert(struct ioasid_space *space, struct ioasid_mapping *m,
 		m->node.start = *iova;
 	m->node.last = m->node.start + length - 1;
 	interval_tree_insert(&m->node, &space->mappings);
-	rc = ioasid_domains_map(space, m);
-	if (rc) {
-		interval_tree_remove(&m->node, &space->mappings);
-		/* Back to the unplaced form ioasid_mapping_alloc() gave. */
-		m->node.last -= m->node.start;
-		m->node.start = 0;
-		return rc;
-	}
 	*iova = m->node.start;
 	return 0;
 }
 
 /**
- * ioasid_space_erase - take placed mappings back out of an IOASID
+ * ioasid_space_unplace - undo ioasid_space_place()
  * @space: The IOASID, locked for writing
- * @list: Mappings inserted by ioasid_space_insert(), on free_link
- *
- * When this returns no device can reach their pages any more; the caller
- * frees them with ioasid_mapping_free().
+ * @m: A mapping placed, and in no domain
  */
-void ioasid_space_erase(struct ioasid_space *space, struct list_head *list)
+void ioasid_space_unplace(struct ioasid_space *space, struct ioasid_mapping *m)
 {
-	struct ioasid_mapping *m;
-
 	lockdep_assert_held_write(&space->lock);
 
-	list_for_each_entry(m, list, free_link)
-		interval_tree_remove(&m->node, &space->mappings);
-	ioasid_domains_unmap(space, list);
+	interval_tree_remove(&m->node, &space->mappings);
+	/* Back to the unplaced form ioasid_mapping_alloc() gave. */
+	m->node.last -= m->node.start;
+	m->node.start = 0;
+}
+
+/* Place a mapping and write it into the IOASID's domains. */
+static int ioasid_space_insert(struct ioasid_space *space,
+			       struct ioasid_mapping *m, bool fixed,
+			       unsigned long hint, u64 *iova)
+{
+	int rc;
+
+	rc = ioasid_space_place(space, m, fixed, hint, iova);
+	if (rc)
+		return rc;
+	rc = ioasid_domains_map(space, m);
+	if (rc)
+		ioasid_space_unplace(space, m);
+	return rc;
 }
 
 /*

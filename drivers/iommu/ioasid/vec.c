@@ -180,16 +180,16 @@ static int ioasid_vec_find(struct ioasid_vec_call *v, struct list_head *pending)
 }
 
 /*
- * Place each mapping of @pending at its entry's IOVA, under one round of
- * the lock.  On failure the ones placed are taken out again, and all stay
- * on @pending for the caller to free.
+ * Place each mapping of @pending at its entry's IOVA and write them all
+ * into the domains, under one round of the lock and with one sync of
+ * each domain.  On failure the ones placed are taken out again, and all
+ * stay on @pending for the caller to free.
  */
 static int ioasid_vec_insert(struct ioasid_vec_call *v,
 			     struct list_head *pending)
 {
 	struct ioasid_space *space = v->space;
-	struct ioasid_mapping *m;
-	LIST_HEAD(placed);
+	struct ioasid_mapping *m, *stop = NULL;
 	u64 iova;
 	int rc = 0;
 
@@ -197,16 +197,23 @@ static int ioasid_vec_insert(struct ioasid_vec_call *v,
 	v->failed = 0;
 	list_for_each_entry(m, pending, free_link) {
 		iova = v->e[v->failed].iova;
-		rc = ioasid_space_insert(space, m, true, 0, &iova);
-		if (rc)
+		rc = ioasid_space_place(space, m, true, 0, &iova);
+		if (rc) {
+			stop = m;
 			break;
+		}
 		v->failed++;
 		cond_resched();
 	}
+	/* An IOMMU driver's failure is no entry's: out_failed is count. */
+	if (!rc)
+		rc = ioasid_domains_map_list(space, pending);
 	if (rc) {
-		list_cut_before(&placed, pending, &m->free_link);
-		ioasid_space_erase(space, &placed);
-		list_splice(&placed, pending);
+		list_for_each_entry(m, pending, free_link) {
+			if (m == stop)
+				break;
+			ioasid_space_unplace(space, m);
+		}
 	}
 	up_write(&space->lock);
 	return rc;

@@ -91,8 +91,13 @@ TEST_F(mock, map_unmap_writes_domain)
 	int i;
 
 	ASSERT_EQ(0, attach(self->fd, &self->dev, self->ioasid));
+	info = domain_info(self->fd, &self->dev);
+	syncs = info.mock_domain.out_map_syncs;
 	ASSERT_EQ(0, map_at(self->fd, self->ioasid, self->buf, BUF_SIZE, 0x100000));
 	ASSERT_TRUE(ptes_match(self->fd, &self->dev, self->buf, 0x100000, BUF_PAGES));
+	/* However many runs the pages make, the new IOPTEs are synced once. */
+	info = domain_info(self->fd, &self->dev);
+	ASSERT_EQ(syncs + 1, info.mock_domain.out_map_syncs);
 	/* Nothing around the mapping. */
 	ASSERT_ERRNO(ENOENT, read_pte(self->fd, &self->dev, 0x100000 - SZ_4K, &pte));
 	ASSERT_ERRNO(ENOENT, read_pte(self->fd, &self->dev, 0x100000 + BUF_SIZE, &pte));
@@ -121,6 +126,8 @@ TEST_F(mock, attach_fills_domain)
 	page_phys(self->fd, self->buf, &pins_after);
 	ASSERT_EQ(pins_before, pins_after);
 	ASSERT_TRUE(ptes_match(self->fd, &self->dev, self->buf, 0x100000, BUF_PAGES));
+	/* The new domain was filled, then synced once. */
+	ASSERT_EQ(1, domain_info(self->fd, &self->dev).mock_domain.out_map_syncs);
 	ASSERT_EQ(0, detach(self->fd, &self->dev));
 }
 

@@ -6,8 +6,8 @@
  * A vector is all or nothing: each test puts a bad entry first, in the
  * middle and last, and checks that the call names it in out_failed and
  * that the domain's IOPTEs, the pins and the charge are what they were.
- * The mock counts IOTLB flushes, so the one flush per unmap call is
- * measured, not assumed.
+ * The mock counts IOTLB flushes and syncs of new IOPTEs, so the one of
+ * each per call is measured, not assumed.
  */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -103,6 +103,11 @@ static uint64_t syncs(int fd, const struct mock_dev *md)
 	return domain_info(fd, md).mock_domain.out_iotlb_syncs;
 }
 
+static uint64_t map_syncs(int fd, const struct mock_dev *md)
+{
+	return domain_info(fd, md).mock_domain.out_map_syncs;
+}
+
 /* Entry @i maps the page it should, with @prot. */
 static bool entry_mapped(int fd, const struct mock_dev *md,
 			 const struct ioasid_vec_entry *e, unsigned int prot)
@@ -133,8 +138,11 @@ TEST_F(vec, map_and_unmap_many)
 	__u32 failed;
 	int i;
 
+	before = map_syncs(self->fd, &self->dev);
 	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid, 0,
 			 self->e, NR, &failed));
+	/* 256 mappings, their IOPTEs synced to the IOMMU once. */
+	ASSERT_EQ(before + 1, map_syncs(self->fd, &self->dev));
 	/* Success writes nothing back. */
 	ASSERT_EQ(0xdead, failed);
 	ASSERT_EQ(NR, ptes(self->fd, &self->dev));
