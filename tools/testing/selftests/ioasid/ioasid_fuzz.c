@@ -4,9 +4,12 @@
  * checked against a model of what the kernel must hold.
  *
  * The model keeps, for each context, every object id and its type; for
- * each IOASID its mappings (IOVA range, the pinned user pages behind it,
- * its permissions); for each page of a small memory pool how often it
- * must be pinned; and the pages charged to RLIMIT_MEMLOCK.  Calls are
+ * each IOASID its mappings (IOVA range, the pinned pages behind it, its
+ * permissions); for each page of a small memory pool, and of a memfd
+ * mapped by file (IOASID_MAP_FILE), how often it must be pinned; and the
+ * pages charged to RLIMIT_MEMLOCK.  Vectored calls (IOASID_VEC) are
+ * checked entry by entry: the call fails with the errno of an entry the
+ * model says must fail, names it, and changes nothing.  Calls are
  * built well formed or malformed in many ways, and the model says which
  * answers the documentation allows: success, or which errnos.  After each
  * call the kernel's view is read back and compared: the usable IOVA
@@ -71,6 +74,9 @@
 
 #define PAGE		4096UL
 #define POOL_PAGES	64
+/* The memfd's pages, numbered after the pool's in the model. */
+#define FILE_PAGES	32
+#define NPAGES		(POOL_PAGES + FILE_PAGES)
 #define GUARD_PAGES	4
 #define MAX_IDS		24	/* the model holds ids 1 to MAX_IDS - 1 */
 #define MAX_SPACES	8	/* IOASIDs per context */
@@ -188,8 +194,11 @@ struct run {
 	unsigned long op, nops;
 	bool failed;
 	char *region, *pool, *guard_lo, *guard_hi;
-	bool hole[POOL_PAGES];	/* munmap()ed */
-	bool ro[POOL_PAGES];	/* mprotect()ed read-only */
+	bool hole[NPAGES];	/* munmap()ed (pool pages only) */
+	bool ro[NPAGES];	/* mprotect()ed read-only (pool pages only) */
+	int memfd;		/* the file IOASID_MAP_FILE maps */
+	int memfd_ro;		/* the same file, opened read-only */
+	char *fview;		/* a shared view of it, for checks and DMA data */
 	struct pinset pin[MAX_PINS];
 	struct context ctx[MAX_CTX];
 	int cur;		/* the context fuzzed calls go to */
@@ -202,7 +211,7 @@ struct run {
 	long base_vmpin;
 	struct gone gone[8];
 	int ngone;
-	bool touched[POOL_PAGES];
+	bool touched[NPAGES];
 	uint32_t tspace[8];
 	int ntspace;
 	int dma_left, dma_budget;
@@ -237,6 +246,7 @@ static struct totals {
 	unsigned long ops, calls, fuzzed, ok, failed, mismatches;
 	unsigned long err[MAX_ERRNO];
 	unsigned long dma_reach, dma_blocked, forks, reopens, audits;
+	unsigned long file_maps, vecs;
 	unsigned long phases, thread_ops;
 } tot;
 
@@ -273,7 +283,8 @@ static const char *errname(int err)
 		{ EOPNOTSUPP, "EOPNOTSUPP" }, { EADDRINUSE, "EADDRINUSE" },
 		{ EADDRNOTAVAIL, "EADDRNOTAVAIL" }, { EOVERFLOW, "EOVERFLOW" },
 		{ EBADFD, "EBADFD" }, { EMEDIUMTYPE, "EMEDIUMTYPE" },
-		{ EALREADY, "EALREADY" }, { EIO, "EIO" },
+		{ EALREADY, "EALREADY" }, { EIO, "EIO" }, { EACCES, "EACCES" },
+		{ ENXIO, "ENXIO" },
 	};
 	size_t i;
 
@@ -424,6 +435,8 @@ static struct context *C(int c)
 
 static char *page_va(int page)
 {
+	if (page >= POOL_PAGES)
+		return R->fview + (page - POOL_PAGES) * PAGE;
 	return R->pool + page * PAGE;
 }
 
@@ -502,7 +515,7 @@ static void touch_pages(int first, int n)
 	int i;
 
 	for (i = first; i < first + n; i++)
-		if (i >= 0 && i < POOL_PAGES)
+		if (i >= 0 && i < NPAGES)
 			R->touched[i] = true;
 }
 
@@ -517,14 +530,20 @@ static void touch_space(uint32_t id)
 		R->tspace[R->ntspace++] = id;
 }
 
-static bool pin_slot_free(void)
+/* Whether the model has room for @n more pinsets. */
+static bool pin_slots_free(int n)
 {
 	int i;
 
-	for (i = 0; i < MAX_PINS; i++)
+	for (i = 0; i < MAX_PINS && n > 0; i++)
 		if (!R->pin[i].refs)
-			return true;
-	return false;
+			n--;
+	return !n;
+}
+
+static bool pin_slot_free(void)
+{
+	return pin_slots_free(1);
 }
 
 /* A new pinset, with no mapping yet (map_add() takes the reference). */
@@ -778,7 +797,7 @@ static void ctx_release(int c)
 			space_free(c, id);
 	memset(C(c), 0, sizeof(*C(c)));
 	C(c)->fd = -1;
-	touch_pages(0, POOL_PAGES);
+	touch_pages(0, NPAGES);
 }
 
 static int devices_bound(int c)
@@ -1017,8 +1036,8 @@ static void verify_touched(void)
 		return;
 	check_charges();
 	if (!(R->op % 4))
-		R->touched[pick(POOL_PAGES)] = true;
-	for (i = 0; i < POOL_PAGES && !R->failed; i++)
+		R->touched[pick(NPAGES)] = true;
+	for (i = 0; i < NPAGES && !R->failed; i++)
 		if (R->touched[i])
 			check_pins(i);
 	for (i = 0; i < R->ntspace && !R->failed; i++)
@@ -1037,7 +1056,7 @@ static void verify_all(void)
 	if (R->failed)
 		return;
 	check_charges();
-	for (i = 0; i < POOL_PAGES && !R->failed; i++)
+	for (i = 0; i < NPAGES && !R->failed; i++)
 		check_pins(i);
 	kb = vm_pin_kb();
 	if (kb >= 0 && R->base_vmpin >= 0 &&
@@ -1305,6 +1324,108 @@ static void check_placement(const char *what, int c, uint32_t id, uint64_t hint,
 			 what, iova, len, align);
 }
 
+/*
+ * IOASID_MAP_FILE of the memfd: the pages are the file's, so holes and
+ * read-only pages of the pool mean nothing here; what may be wrong is the
+ * file (none, another kind, opened read-only) and the range in it.
+ */
+static void op_map_file(int c, uint32_t id, struct space *sp)
+{
+	int shape, rc, err, n = 1 + pick(6), v = pick(100);
+	uint64_t off, len, iova = 0;
+	union ubuf u = {}, before;
+	struct ioasid_map *cmd;
+	struct want w;
+	bool fixed, ok;
+	uint32_t size;
+	char d[240];
+	void *arg;
+
+	tot.file_maps++;
+	want_init(&w);
+	cmd = (void *)u.b;
+	off = pick(FILE_PAGES - n + 1) * PAGE;
+	len = n * PAGE;
+	cmd->flags = pick_prot() | IOASID_MAP_FILE;
+	cmd->fd = R->memfd;
+	fixed = odds(65);
+	if (fixed)
+		cmd->flags |= IOASID_MAP_FIXED_IOVA;
+	if (v < 4)
+		off += 512 * (1 + pick(7));
+	else if (v < 8)
+		off = (FILE_PAGES - pick(n)) * PAGE;	/* past the end */
+	else if (v < 10)
+		cmd->fd = odds(50) ? -1 : 1000 + pick(1000);
+	else if (v < 12)
+		cmd->fd = devnull;
+	else if (v < 20)
+		cmd->fd = R->memfd_ro;
+	else if (v < 22)
+		cmd->flags &= ~RW;
+	if (fixed)
+		iova = pick_iova(n);
+	cmd->ioasid = id;
+	cmd->file_offset = off;
+	cmd->length = len;
+	cmd->iova = fixed ? iova : odds(20) ? rnd(&R->rng) : 0;
+
+	if (!(cmd->flags & RW))
+		must_fail(&w, EINVAL);
+	ok = range_ok(off, len, &w);
+	if (fixed)
+		ok = range_ok(iova, len, &w) && ok;
+	if (!sp)
+		must_fail(&w, ENOENT);
+	if (sp && ok) {
+		if (cmd->fd == devnull)
+			must_fail(&w, ENODEV);
+		else if (cmd->fd != R->memfd && cmd->fd != R->memfd_ro)
+			must_fail(&w, EBADF);
+		else if (cmd->fd == R->memfd_ro && (cmd->flags & IOASID_MAP_WRITE))
+			must_fail(&w, EACCES);
+		if (off + len > FILE_PAGES * PAGE)
+			must_fail(&w, ENXIO);
+		if (fixed && !usable(c, id, iova, iova + len - 1))
+			must_fail(&w, EADDRNOTAVAIL);
+		if (fixed && overlap(sp, iova, iova + len - 1) >= 0)
+			must_fail(&w, EEXIST);
+		if (!charge_fits(sp->flags & IOASID_ALLOC_ACCOUNT_MM, n))
+			must_fail(&w, ENOMEM);
+		if (!fixed && !fit_exists(c, id, len, chosen_align(off, len)))
+			must_fail(&w, ENOSPC);
+	}
+	shape = pick_shape();
+	snprintf(d, sizeof(d),
+		 "MAP_FILE IOASID %u flags %#x fd %s offset %#lx len %#lx iova %#lx",
+		 id, cmd->flags,
+		 cmd->fd == R->memfd ? "memfd" : cmd->fd == R->memfd_ro ? "memfd-ro" :
+		 cmd->fd == devnull ? "/dev/null" : "bad", off, len, (uint64_t)cmd->iova);
+	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
+	before = u;
+	rc = xioctl(C(c)->fd, IOASID_MAP, arg);
+	err = errno;
+	touch_space(id);
+	if (off < FILE_PAGES * PAGE)
+		touch_pages(POOL_PAGES + off / PAGE, 1);
+	if (!answer(d, rc, err, &w) || rc)
+		return;
+	if (fixed) {
+		if (memcmp(&before, &u, sizeof(u)))
+			mismatch("MAP_FILE with IOASID_MAP_FIXED_IOVA wrote its struct back");
+	} else {
+		check_tail("MAP_FILE", &u, sizeof(*cmd), size, shape);
+		iova = cmd->iova;
+		check_placement("MAP_FILE", c, id, off, len, iova);
+	}
+	if (R->failed)
+		return;
+	map_add(sp, iova, len,
+		pin_new(POOL_PAGES + off / PAGE, n, cmd->flags & IOASID_MAP_WRITE,
+			sp->flags & IOASID_ALLOC_ACCOUNT_MM),
+		0, cmd->flags & RW);
+}
+
 static void op_map(void)
 {
 	int c = R->cur, shape, rc, err, v, page;
@@ -1322,6 +1443,10 @@ static void op_map(void)
 	sp = space_at(c, id);
 	if ((sp && sp->n >= MAX_MAPS) || !pin_slot_free()) {
 		op_unmap(sp ? id : random_object(c, OBJ_SPACE));
+		return;
+	}
+	if (odds(25)) {
+		op_map_file(c, id, sp);
 		return;
 	}
 	want_init(&w);
@@ -1685,6 +1810,225 @@ static void op_unmap(uint32_t all_of)
 	}
 	for (; lo >= 0 && hi >= lo; hi--)
 		map_del(c, id, sp, hi);
+}
+
+/*
+ * IOASID_VEC, map or unmap, of up to VEC_MAX entries.  The model applies
+ * the entries in order to a copy of the IOASID and gives each the answers
+ * the single call would have (an unmap entry finds nothing where an
+ * earlier one unmapped; a map entry collides with an earlier one): the
+ * call must succeed when no entry fails, and otherwise fail with the
+ * errno of an entry that does, named in out_failed, changing nothing.
+ */
+#define VEC_MAX	8
+
+struct vec_model {
+	struct want call;		/* the call's own checks */
+	struct want e[VEC_MAX];		/* each entry's */
+	bool any_bad;
+};
+
+static void vec_map_model(int c, uint32_t id, const struct space *sp,
+			  uint32_t flags, const struct ioasid_vec_entry *e, int n,
+			  struct vec_model *vm)
+{
+	bool mm = sp->flags & IOASID_ALLOC_ACCOUNT_MM, ok;
+	struct space *trial = malloc(sizeof(*trial));
+	uint64_t charge = 0, last;
+	int i;
+
+	*trial = *sp;
+	for (i = 0; i < n; i++) {
+		struct want *w = &vm->e[i];
+
+		want_init(w);
+		ok = range_ok(e[i].addr, e[i].length, w);
+		ok = range_ok(e[i].iova, e[i].length, w) && ok;
+		if (!ok)
+			continue;
+		last = e[i].iova + e[i].length - 1;
+		charge += e[i].length / PAGE;
+		if (!usable(c, id, e[i].iova, last))
+			must_fail(w, EADDRNOTAVAIL);
+		if (overlap(trial, e[i].iova, last) >= 0)
+			must_fail(w, EEXIST);
+		if (!charge_fits(mm, charge))
+			must_fail(w, ENOMEM);
+		if (user_fault(e[i].addr, e[i].length, flags & IOASID_MAP_WRITE))
+			must_fail(w, EFAULT);
+		if (w->ok && trial->n < MAX_MAPS)
+			trial->m[trial->n++] = (struct mapping){
+				.iova = e[i].iova, .len = e[i].length,
+			};
+	}
+	free(trial);
+}
+
+/* Apply the unmap entries to a copy; *bytes gets what the call removes. */
+static void vec_unmap_model(const struct space *sp,
+			    const struct ioasid_vec_entry *e, int n,
+			    struct vec_model *vm)
+{
+	struct space *trial = malloc(sizeof(*trial));
+	uint64_t bytes;
+	int i, rc, lo, hi;
+
+	*trial = *sp;
+	for (i = 0; i < n; i++) {
+		struct want *w = &vm->e[i];
+
+		want_init(w);
+		if (e[i].addr)
+			must_fail(w, EINVAL);
+		if (!range_ok(e[i].iova, e[i].length, w) || !w->ok)
+			continue;
+		rc = unmap_model(trial, e[i].iova, e[i].iova + e[i].length - 1,
+				 &bytes, &lo, &hi);
+		if (rc) {
+			must_fail(w, -rc);
+			continue;
+		}
+		memmove(&trial->m[lo], &trial->m[hi + 1],
+			(trial->n - hi - 1) * sizeof(trial->m[0]));
+		trial->n -= hi - lo + 1;
+	}
+	free(trial);
+}
+
+/* An entry for a vectored map or unmap, mostly about the IOASID's. */
+static void pick_vec_entry(const struct space *sp, bool map,
+			   struct ioasid_vec_entry *e)
+{
+	uint64_t va, len;
+	int v;
+
+	if (map) {
+		pick_user(&va, &len, &v);
+		e->addr = va;
+		e->length = len;
+		e->iova = pick_iova(len ? (len + PAGE - 1) / PAGE : 1);
+		return;
+	}
+	pick_unmap_range(sp, &va, &len);
+	e->iova = va;
+	e->length = len;
+	e->addr = odds(3) ? PAGE : 0;
+}
+
+static void op_vec(void)
+{
+	int c = R->cur, n = 1 + pick(VEC_MAX), i, rc, err, v = pick(100);
+	struct ioasid_vec_entry e[VEC_MAX];
+	struct vec_model vm = { .any_bad = false };
+	struct ioasid_vec cmd = { .size = sizeof(cmd) };
+	bool map = odds(55), right;
+	struct space *sp;
+	uint32_t id;
+	char d[200];
+
+	tot.vecs++;
+	id = pick_id(c);
+	sp = space_at(c, id);
+	if (map && ((sp && sp->n + VEC_MAX > MAX_MAPS) || !pin_slots_free(VEC_MAX))) {
+		op_unmap(sp ? id : random_object(c, OBJ_SPACE));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		pick_vec_entry(sp, map, &e[i]);
+	cmd.op = map ? IOASID_VEC_MAP : IOASID_VEC_UNMAP;
+	cmd.flags = map ? pick_prot() | IOASID_MAP_FIXED_IOVA : 0;
+	cmd.ioasid = id;
+	cmd.count = n;
+	cmd.entries = (uintptr_t)e;
+	cmd.out_failed = 0xdead;
+	want_init(&vm.call);
+	if (v < 2)
+		cmd.count = 0;
+	else if (v < 3)
+		cmd.count = IOASID_VEC_MAX + 1;
+	else if (v < 5)
+		cmd.flags |= map ? 1U << (4 + pick(28)) : 1U << pick(32);
+	else if (v < 7 && map)
+		cmd.flags &= ~IOASID_MAP_FIXED_IOVA;
+	else if (v < 8)
+		cmd.op = 3 + pick(100);
+	else if (v < 9)
+		cmd.entries = 8;
+	else if (v < 10)
+		cmd.src_ioasid = 1 + pick(MAX_IDS);
+
+	if (cmd.op > IOASID_VEC_COPY ||
+	    (cmd.flags & ~(map ? MAP_FLAGS : 0)))
+		must_fail(&vm.call, EOPNOTSUPP);
+	if (!cmd.count || cmd.count > IOASID_VEC_MAX || cmd.src_ioasid ||
+	    (map && !(cmd.flags & IOASID_MAP_FIXED_IOVA)) ||
+	    (map && !(cmd.flags & RW)))
+		must_fail(&vm.call, EINVAL);
+	if (cmd.entries == 8)
+		must_fail(&vm.call, EFAULT);
+	if (!sp)
+		must_fail(&vm.call, ENOENT);
+	if (vm.call.ok) {
+		if (map)
+			vec_map_model(c, id, sp, cmd.flags, e, n, &vm);
+		else
+			vec_unmap_model(sp, e, n, &vm);
+		for (i = 0; i < n; i++)
+			vm.any_bad |= !vm.e[i].ok;
+	}
+	snprintf(d, sizeof(d), "VEC %s IOASID %u flags %#x count %u%s",
+		 map ? "MAP" : "UNMAP", id, cmd.flags, cmd.count,
+		 vm.call.ok ? "" : " (malformed)");
+	rc = xioctl(C(c)->fd, IOASID_VEC, &cmd);
+	err = errno;
+	touch_space(id);
+	for (i = 0; i < n; i++) {
+		int page = va_page(e[i].addr);
+
+		if (map && page >= 0)
+			touch_pages(page, 1);
+	}
+	tot.fuzzed++;
+	count_answer(&tot.ok, &tot.failed, tot.err, rc, err);
+	note("%s -> %s, out_failed %u", d, rc ? errname(err) : "0", cmd.out_failed);
+	if (!vm.call.ok) {
+		/* The call's own fault: no entry is named. */
+		right = rc == -1 && want_has(&vm.call, err) &&
+			cmd.out_failed == cmd.count;
+	} else if (!vm.any_bad) {
+		right = !rc && cmd.out_failed == 0xdead;
+	} else {
+		right = rc == -1 && cmd.out_failed < (uint32_t)n &&
+			!vm.e[cmd.out_failed].ok &&
+			want_has(&vm.e[cmd.out_failed], err);
+	}
+	if (!right) {
+		mismatch("%s: the kernel answered %s, out_failed %u; the model %s",
+			 d, rc ? errname(err) : "success", cmd.out_failed,
+			 !vm.call.ok ? "refuses the call" :
+			 vm.any_bad ? "has a failing entry" : "takes every entry");
+		return;
+	}
+	if (rc)
+		return;
+	for (i = 0; i < n; i++) {
+		uint64_t bytes;
+		int lo, hi, page;
+
+		if (map) {
+			page = va_page(e[i].addr);
+			map_add(sp, e[i].iova, e[i].length,
+				pin_new(page, e[i].length / PAGE,
+					cmd.flags & IOASID_MAP_WRITE,
+					sp->flags & IOASID_ALLOC_ACCOUNT_MM),
+				0, cmd.flags & RW);
+			continue;
+		}
+		unmap_model(sp, e[i].iova, e[i].iova + e[i].length - 1, &bytes,
+			    &lo, &hi);
+		for (; hi >= lo; hi--)
+			map_del(c, id, sp, hi);
+	}
 }
 
 static void op_ranges(void)
@@ -2242,7 +2586,7 @@ static void op_unbind(int di)
 		ctx_release(c);
 	}
 	touch_space(d->id);
-	touch_pages(0, POOL_PAGES);
+	touch_pages(0, NPAGES);
 }
 
 /*
@@ -3160,6 +3504,28 @@ out:
 	return ok;
 }
 
+/* The memfd of the file maps, its pages filled, with a shared view. */
+static bool file_setup(void)
+{
+	char path[40];
+	int i;
+
+	R->memfd = memfd_create("ioasid_fuzz", MFD_CLOEXEC);
+	if (R->memfd < 0 || ftruncate(R->memfd, FILE_PAGES * PAGE))
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", R->memfd);
+	R->memfd_ro = open(path, O_RDONLY | O_CLOEXEC);
+	if (R->memfd_ro < 0)
+		return false;
+	R->fview = mmap(NULL, FILE_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			MAP_SHARED, R->memfd, 0);
+	if (R->fview == MAP_FAILED)
+		return false;
+	for (i = POOL_PAGES; i < NPAGES; i++)
+		memset(page_va(i), 0x20 + i, PAGE);
+	return true;
+}
+
 static bool run_setup(uint64_t seed, unsigned long nops)
 {
 	int i, p, n;
@@ -3170,6 +3536,9 @@ static bool run_setup(uint64_t seed, unsigned long nops)
 	R->rng.s = seed * 0x2545f4914f6cdd1dULL + 1;
 	ring_pos = 0;
 	R->probe_fd = -1;
+	R->memfd = -1;
+	R->memfd_ro = -1;
+	R->fview = MAP_FAILED;
 	for (i = 0; i < MAX_CTX; i++)
 		R->ctx[i].fd = -1;
 	for (i = 0; i < MAX_DEVS; i++)
@@ -3204,6 +3573,8 @@ static bool run_setup(uint64_t seed, unsigned long nops)
 				return false;
 		}
 	}
+	if (!file_setup())
+		return false;
 	R->probe_fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
 	if (R->probe_fd < 0)
 		return false;
@@ -3286,7 +3657,7 @@ static void run_teardown(void)
 	/* Nothing may stay pinned or charged once every file is closed. */
 	if (!R->failed && have_test) {
 		check_charges();
-		for (i = 0; i < POOL_PAGES && !R->failed; i++)
+		for (i = 0; i < NPAGES && !R->failed; i++)
 			check_pins(i);
 	}
 	if (R->cap_dropped)
@@ -3295,6 +3666,12 @@ static void run_teardown(void)
 	if (R->probe_fd >= 0)
 		close(R->probe_fd);
 	munmap(R->region, (POOL_PAGES + 2 * GUARD_PAGES) * PAGE);
+	if (R->fview != MAP_FAILED)
+		munmap(R->fview, FILE_PAGES * PAGE);
+	if (R->memfd_ro >= 0)
+		close(R->memfd_ro);
+	if (R->memfd >= 0)
+		close(R->memfd);
 }
 
 static void one_op(void)
@@ -3344,8 +3721,10 @@ static void one_op(void)
 		op_map();
 	else if (v < 580)
 		op_copy();
-	else if (v < 780)
+	else if (v < 760)
 		op_unmap(0);
+	else if (info_caps & IOASID_CAP_VEC && v < 780)
+		op_vec();
 	else if (v < 830)
 		op_ranges();
 	else if (v < 860)
@@ -3547,6 +3926,8 @@ int main(int argc, char **argv)
 	       tot.mismatches, tot.dma_reach, tot.dma_blocked);
 	printf("# figures: %lu forks, %lu reopens, %lu audits, %lu two-thread phases\n",
 	       tot.forks, tot.reopens, tot.audits, tot.phases);
+	printf("# figures: %lu file maps, %lu vectored calls among the fuzzed calls\n",
+	       tot.file_maps, tot.vecs);
 	ksft_print_cnts();
 	return failed ? KSFT_FAIL : KSFT_PASS;
 }
