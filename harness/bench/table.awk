@@ -71,13 +71,13 @@ FNR == NR {
 }
 
 END {
-	printf "%-24s %11s %11s %11s %11s %9s %9s %9s\n", "case", "ioasid", "iommufd",
+	printf "%-28s %11s %11s %11s %11s %9s %9s %9s\n", "case", "ioasid", "iommufd",
 	       "type1", "floor", "iommufd/", "type1/", "floor/"
-	printf "%-24s %11s %11s %11s %11s %9s %9s %9s\n", "(median of wall-clock us)", "", "",
+	printf "%-28s %11s %11s %11s %11s %9s %9s %9s\n", "(median of wall-clock us)", "", "",
 	       "", "", "ioasid", "ioasid", "ioasid"
 	for (k = 1; k <= ncases; k++) {
 		c = order[k]
-		printf "%-24s %s %s %s %s %s %s %s\n", c, cell(c, "ioasid"), cell(c, "iommufd"),
+		printf "%-28s %s %s %s %s %s %s %s\n", c, cell(c, "ioasid"), cell(c, "iommufd"),
 		       cell(c, "type1"), cell(c, "floor"), ratio(c, "iommufd"), ratio(c, "type1"),
 		       ratio(c, "floor")
 	}

@@ -852,6 +852,11 @@ static const struct bench_case cases[] = {
 	{ .name = "vec256_10000x4k", .backing = BACK_4K,
 	  .len = SMALL_MAPS * SZ_4K, .iter = iter_vec256,
 	  .variants = vec_rows, .nr_variants = 2, .rounds = 31 },
+	/* The same with the device bound but not attached: no IOMMU work. */
+	{ .name = "vec256_unattached_10000x4k", .backing = BACK_4K,
+	  .len = SMALL_MAPS * SZ_4K, .iter = iter_vec256,
+	  .variants = vec_rows, .nr_variants = 1, .rounds = 31,
+	  .unattached = true },
 	{ .name = "file_shmem_256M", .backing = BACK_MEMFD, .len = SZ_256M,
 	  .iter = iter_map_unmap, .variants = shmem_rows,
 	  .nr_variants = ARRAY_SIZE(shmem_rows), .rounds = 11 },

@@ -496,8 +496,8 @@ struct ioasid_vec_entry {
  *
  * The call is all or nothing: when it fails, whichever entry failed,
  * nothing changed, and @out_failed names the entry.  The IOASID is locked
- * once for the whole call, and each IOMMU domain's IOTLB is flushed once
- * for all of an unmap's entries.  The kernel-chosen IOVAs of IOASID_MAP
+ * once for the whole call, and each IOMMU domain is synced once for all
+ * the entries: its new IOPTEs for a map or copy, its IOTLB for an unmap.  The kernel-chosen IOVAs of IOASID_MAP
  * are not offered: an emulated IOMMU's guest has chosen every IOVA.
  *
  * IOASID_VEC_MAX bounds the kernel's copy of the entries (96 KiB) and the
