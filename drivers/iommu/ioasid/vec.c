@@ -4,9 +4,9 @@
  *
  * An emulated IOMMU turns each invalidation of its guest into maps and
  * unmaps of small ranges.  One ioctl per range costs a system call, a
- * round of the IOASID's lock and, for an unmap, an IOTLB flush per
- * domain, each time.  A vector pays the lock once and flushes each domain
- * once for all its unmaps.
+ * round of the IOASID's lock and a sync of each domain (of its new IOPTEs
+ * or of its IOTLB), each time.  A vector pays the lock once and syncs each
+ * domain once for all its entries.
  *
  * A vector is all or nothing, like every other call: everything that can
  * fail is done for every entry first (checks, pinning, allocation,
