@@ -497,8 +497,9 @@ struct ioasid_vec_entry {
  * The call is all or nothing: when it fails, whichever entry failed,
  * nothing changed, and @out_failed names the entry.  The IOASID is locked
  * once for the whole call, and each IOMMU domain is synced once for all
- * the entries: its new IOPTEs for a map or copy, its IOTLB for an unmap.  The kernel-chosen IOVAs of IOASID_MAP
- * are not offered: an emulated IOMMU's guest has chosen every IOVA.
+ * the entries: its new IOPTEs for a map or copy, its IOTLB for an unmap.
+ * The kernel-chosen IOVAs of IOASID_MAP are not offered: an emulated
+ * IOMMU's guest has chosen every IOVA.
  *
  * IOASID_VEC_MAX bounds the kernel's copy of the entries (96 KiB) and the
  * time the IOASID stays locked for one call; a caller with more ranges

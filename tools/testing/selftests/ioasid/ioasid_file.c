@@ -195,7 +195,8 @@ TEST_F(file, shmem_ptes_are_the_files_pages)
 /* A part of the file, read-only, at a kernel-chosen IOVA. */
 TEST_F(file, part_of_file_read_only_auto_iova)
 {
-	uint64_t phys[FILE_PAGES], iova = 0;
+	uint64_t phys[FILE_PAGES];
+	__u64 iova = 0;
 
 	ASSERT_TRUE(file_phys(self->fd, self->mfd, FILE_PAGES, phys));
 	ASSERT_EQ(0, map_file(self->fd, self->ioasid, IOASID_MAP_READ, self->mfd,
