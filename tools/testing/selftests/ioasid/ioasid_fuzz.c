@@ -3721,9 +3721,9 @@ static void one_op(void)
 		op_map();
 	else if (v < 580)
 		op_copy();
-	else if (v < 760)
+	else if (v < 740)
 		op_unmap(0);
-	else if (info_caps & IOASID_CAP_VEC && v < 780)
+	else if (info_caps & IOASID_CAP_VEC && v < 790)
 		op_vec();
 	else if (v < 830)
 		op_ranges();
