@@ -25,7 +25,7 @@
 
 #include "ioasid_private.h"
 
-/* Pages pinned per pin_user_pages_fast() call: one page of pointers. */
+/* Pages (or folios) pinned per call: one page of pointers. */
 #define PIN_BATCH (PAGE_SIZE / sizeof(struct page *))
 /*
  * Small maps, the pattern of an emulated IOMMU, pin through an array on
@@ -140,7 +140,10 @@ static int ioasid_pages_presize(struct ioasid_pages *pages, unsigned long n)
 {
 	unsigned long want;
 
-	/* nruns <= n <= PIN_BATCH, so the product cannot overflow. */
+	/*
+	 * nruns <= PIN_BATCH (a run per page or folio of the first batch) and
+	 * npages < 2^52, so the product cannot overflow.
+	 */
 	want = min(DIV_ROUND_UP(pages->nruns * pages->npages, n),
 		   PRESIZE_MAX_RUNS);
 
@@ -212,43 +215,103 @@ static void ioasid_pages_unpin(struct ioasid_pages *pages)
 }
 
 /*
- * Pin the whole range in batches and record it as PFN runs.  On failure
- * whatever was pinned is unpinned again.
+ * Pin the user pages from index @done on, up to @len of them into @batch,
+ * and record them.  Return: the pages recorded, or an errno with none of
+ * this batch left pinned.
  */
-static int ioasid_pages_pin(struct ioasid_pages *pages, unsigned long uaddr)
+static long ioasid_pin_user_batch(struct ioasid_pages *pages,
+				  unsigned long uaddr, unsigned long done,
+				  struct page **batch, unsigned long len)
 {
 	unsigned int gup_flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
-	struct page *small_batch[PIN_SMALL_BATCH], **batch = small_batch;
-	unsigned long batch_len = PIN_SMALL_BATCH, done = 0, i;
-	int rc = 0, n;
+	long i, n;
+	int rc;
+
+	n = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
+				min(pages->npages - done, len), gup_flags,
+				batch);
+	if (n <= 0)
+		return n ? n : -EFAULT;
+	for (i = 0; i < n; i++) {
+		rc = ioasid_pages_add_pfns(pages, done + i,
+					   page_to_pfn(batch[i]), 1);
+		if (rc) {
+			/* The pinned pages that no run records yet. */
+			unpin_user_pages(batch + i, n - i);
+			return rc;
+		}
+	}
+	return n;
+}
+
+/*
+ * Pin the folios of @file holding its pages from index @done on, up to
+ * @len folios into @batch, and record the pages of the range in them.
+ * Return: as ioasid_pin_user_batch().
+ */
+static long ioasid_pin_file_batch(struct ioasid_pages *pages,
+				  struct file *file, loff_t offset,
+				  unsigned long done, struct folio **batch,
+				  unsigned long len)
+{
+	unsigned long pfn, n, recorded = 0, want = pages->npages - done;
+	pgoff_t first;
+	long i, nr;
+	int rc = 0;
+
+	nr = memfd_pin_folios(file, offset + done * PAGE_SIZE,
+			      offset + pages->npages * PAGE_SIZE - 1, batch,
+			      len, &first);
+	if (nr <= 0)
+		return nr ? nr : -EFAULT;
+	/* The folios are contiguous in the file, from @first bytes in. */
+	first >>= PAGE_SHIFT;
+	for (i = 0; i < nr && recorded < want; i++, first = 0) {
+		pfn = folio_pfn(batch[i]) + first;
+		n = min(folio_nr_pages(batch[i]) - first, want - recorded);
+		rc = ioasid_pages_add_pfns(pages, done + recorded, pfn, n);
+		if (rc)
+			break;
+		recorded += n;
+	}
+	/* The pinned folios that no run records. */
+	if (i < nr)
+		unpin_folios(batch + i, nr - i);
+	return rc ? rc : recorded;
+}
+
+/*
+ * Pin the whole range, a user range from @start or @file's range from
+ * byte @start, in batches, and record it as PFN runs.  On failure
+ * whatever was pinned is unpinned again.
+ */
+static int ioasid_pages_pin(struct ioasid_pages *pages, struct file *file,
+			    u64 start)
+{
+	void *small_batch[PIN_SMALL_BATCH], **batch = small_batch;
+	unsigned long len = PIN_SMALL_BATCH, done = 0;
+	int rc = 0;
+	long n;
 
 	if (pages->npages > PIN_SMALL_BATCH) {
-		batch = (struct page **)__get_free_page(GFP_KERNEL);
+		batch = (void **)__get_free_page(GFP_KERNEL);
 		if (!batch)
 			return -ENOMEM;
-		batch_len = PIN_BATCH;
+		len = PIN_BATCH;
 	}
 	while (done < pages->npages) {
 		if (ioasid_should_fail()) {
 			rc = -ENOMEM;
 			break;
 		}
-		n = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
-					min(pages->npages - done, batch_len),
-					gup_flags, batch);
-		if (n <= 0) {
-			rc = n ? n : -EFAULT;
-			break;
-		}
-		for (i = 0; i < n; i++) {
-			rc = ioasid_pages_add_pfns(pages, done + i,
-						   page_to_pfn(batch[i]), 1);
-			if (rc)
-				break;
-		}
-		if (rc) {
-			/* The pinned pages that no run records yet. */
-			unpin_user_pages(batch + i, n - i);
+		if (file)
+			n = ioasid_pin_file_batch(pages, file, start, done,
+						  (struct folio **)batch, len);
+		else
+			n = ioasid_pin_user_batch(pages, start, done,
+						  (struct page **)batch, len);
+		if (n < 0) {
+			rc = n;
 			break;
 		}
 		done += n;
@@ -257,66 +320,6 @@ static int ioasid_pages_pin(struct ioasid_pages *pages, unsigned long uaddr)
 			if (rc)
 				break;
 		}
-		if (fatal_signal_pending(current)) {
-			rc = -EINTR;
-			break;
-		}
-	}
-	if (batch != small_batch)
-		free_page((unsigned long)batch);
-	if (rc)
-		ioasid_pages_unpin(pages);
-	return rc;
-}
-
-/*
- * Pin @npages of @file from byte @offset, folio by folio, and record them
- * as PFN runs.  On failure whatever was pinned is unpinned again.
- */
-static int ioasid_pages_pin_file(struct ioasid_pages *pages, struct file *file,
-				 loff_t offset)
-{
-	struct folio *small_batch[PIN_SMALL_BATCH], **batch = small_batch;
-	unsigned long batch_len = PIN_SMALL_BATCH, done = 0, pfn, n;
-	unsigned int i = 0;
-	pgoff_t first;
-	long nr;
-	int rc = 0;
-
-	if (pages->npages > PIN_SMALL_BATCH) {
-		batch = (struct folio **)__get_free_page(GFP_KERNEL);
-		if (!batch)
-			return -ENOMEM;
-		batch_len = PAGE_SIZE / sizeof(*batch);
-	}
-	while (done < pages->npages) {
-		if (ioasid_should_fail()) {
-			rc = -ENOMEM;
-			break;
-		}
-		nr = memfd_pin_folios(file, offset + done * PAGE_SIZE,
-				      offset + pages->npages * PAGE_SIZE - 1,
-				      batch, batch_len, &first);
-		if (nr <= 0) {
-			rc = nr ? nr : -EFAULT;
-			break;
-		}
-		/* The folios are contiguous in the file, from @first bytes in. */
-		first >>= PAGE_SHIFT;
-		for (i = 0; i < nr && done < pages->npages; i++, first = 0) {
-			pfn = folio_pfn(batch[i]) + first;
-			n = min(folio_nr_pages(batch[i]) - first,
-				pages->npages - done);
-			rc = ioasid_pages_add_pfns(pages, done, pfn, n);
-			if (rc)
-				break;
-			done += n;
-		}
-		/* The pinned folios that no run records. */
-		if (i < nr)
-			unpin_folios(batch + i, nr - i);
-		if (rc)
-			break;
 		if (fatal_signal_pending(current)) {
 			rc = -EINTR;
 			break;
@@ -403,7 +406,7 @@ struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 	pages = ioasid_pages_alloc(npages, writable, account);
 	if (IS_ERR(pages))
 		return pages;
-	rc = ioasid_pages_pin(pages, uaddr);
+	rc = ioasid_pages_pin(pages, NULL, uaddr);
 	if (rc) {
 		ioasid_pages_abort(pages);
 		return ERR_PTR(rc);
@@ -422,23 +425,18 @@ static unsigned int ioasid_file_seals(struct file *file)
 }
 
 /**
- * ioasid_file_check - may a range of this file be pinned for devices?
+ * ioasid_file_check - may this file's pages be pinned for devices?
  * @file: The file user space named
  * @writable: Whether devices are to write it
- * @offset: Page-aligned start, with @offset + @length - 1 an loff_t
- * @length: Page-aligned bytes, not 0
  *
  * The rules of mmap(MAP_SHARED), since pinning for a device is sharing
  * the pages with it: read access always, write access and no write seal
- * for a writable mapping.  The size is checked once, here: a file that
- * shrinks later loses the pages, not the device (see IOASID_MAP).
+ * for a writable mapping.
  *
  * Return: 0, -ENODEV for a file that is neither shmem nor hugetlbfs,
- * -EACCES for a missing access mode, -EPERM for a write seal, -ENXIO for
- * a range past the end of the file.
+ * -EACCES for a missing access mode, -EPERM for a write seal.
  */
-int ioasid_file_check(struct file *file, bool writable, u64 offset,
-		      u64 length)
+int ioasid_file_check(struct file *file, bool writable)
 {
 	if (!shmem_file(file) && !is_file_hugepages(file))
 		return -ENODEV;
@@ -448,6 +446,26 @@ int ioasid_file_check(struct file *file, bool writable, u64 offset,
 	if (writable &&
 	    (ioasid_file_seals(file) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
 		return -EPERM;
+	return 0;
+}
+
+/**
+ * ioasid_file_check_range - is a range, checked as by ioasid_check_range(),
+ * inside a file?
+ * @file: A file ioasid_file_check() took
+ * @offset: Page-aligned start
+ * @length: Page-aligned bytes, not 0, not wrapping
+ *
+ * The size is checked once, here: a file that shrinks later loses the
+ * pages, not the device (see IOASID_MAP).
+ *
+ * Return: 0, -EOVERFLOW for a range past the largest file offset, -ENXIO
+ * for one past the end of the file.
+ */
+int ioasid_file_check_range(struct file *file, u64 offset, u64 length)
+{
+	if (offset + length - 1 > LLONG_MAX)
+		return -EOVERFLOW;
 	if (offset + length > i_size_read(file_inode(file)))
 		return -ENXIO;
 	return 0;
@@ -477,7 +495,7 @@ struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
 	pages = ioasid_pages_alloc(npages, writable, account);
 	if (IS_ERR(pages))
 		return pages;
-	rc = ioasid_pages_pin_file(pages, file, offset);
+	rc = ioasid_pages_pin(pages, file, offset);
 	if (rc) {
 		ioasid_pages_abort(pages);
 		return ERR_PTR(rc);
