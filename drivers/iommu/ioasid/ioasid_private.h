@@ -244,8 +244,8 @@ struct ioasid_pages {
 struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 					   unsigned long npages, bool writable,
 					   enum ioasid_account account);
-int ioasid_file_check(struct file *file, bool writable, u64 offset,
-		      u64 length);
+int ioasid_file_check(struct file *file, bool writable);
+int ioasid_file_check_range(struct file *file, u64 offset, u64 length);
 struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
 					   unsigned long npages, bool writable,
 					   enum ioasid_account account);
@@ -410,7 +410,7 @@ struct ioasid_space *ioasid_space_get(struct ioasid_ctx *ctx, u32 id);
 void ioasid_space_put(struct ioasid_space *space);
 int ioasid_map_prot(u32 flags);
 int ioasid_check_map_flags(u32 flags, bool file);
-int ioasid_check_source(u32 flags, struct file *file, u64 addr, u64 length);
+int ioasid_check_range(u64 start, u64 length, unsigned long *last);
 struct ioasid_pages *ioasid_space_pin(struct ioasid_space *space,
 				      struct file *file, u64 addr, u64 length,
 				      u32 flags);

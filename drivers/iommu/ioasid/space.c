@@ -128,11 +128,16 @@ void ioasid_space_put(struct ioasid_space *space)
 	ioasid_object_put(&space->obj);
 }
 
-/*
- * Check a byte range from user space: page aligned, not empty, and not
- * wrapping.  On success *last is its last byte.
+/**
+ * ioasid_check_range - check a byte range from user space
+ * @start: Its start
+ * @length: Its bytes
+ * @last: Output: its last byte, on success
+ *
+ * Return: 0 for a page-aligned, non-empty range, -EINVAL for an empty or
+ * unaligned one, -EOVERFLOW for one that wraps.
  */
-static int ioasid_check_range(u64 start, u64 length, unsigned long *last)
+int ioasid_check_range(u64 start, u64 length, unsigned long *last)
 {
 	if (!length || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(length))
 		return -EINVAL;
@@ -399,29 +404,6 @@ static int ioasid_check_map_iova(u32 flags, u64 iova, u64 length)
 	return ioasid_check_range(iova, length, &last);
 }
 
-/**
- * ioasid_check_source - check the memory a map names, before pinning it
- * @flags: The map's flags, checked
- * @file: The file for IOASID_MAP_FILE, NULL otherwise
- * @addr: The user address or file offset
- * @length: Bytes
- *
- * Return: 0 or the errno IOASID_MAP documents for the range or the file.
- */
-int ioasid_check_source(u32 flags, struct file *file, u64 addr, u64 length)
-{
-	unsigned long last;
-	int rc;
-
-	rc = ioasid_check_range(addr, length, &last);
-	if (rc || !file)
-		return rc;
-	/* A file offset is an loff_t: the range must end below LLONG_MAX. */
-	if (last > LLONG_MAX)
-		return -EOVERFLOW;
-	return ioasid_file_check(file, flags & IOASID_MAP_WRITE, addr, length);
-}
-
 /*
  * Refuse a fixed IOVA that is taken before pinning anything: a map that
  * must fail should not pin and charge its memory first.  The check is
@@ -507,6 +489,7 @@ struct ioasid_pages *ioasid_space_map(struct ioasid_space *space,
 /* Checks of a map's fields that need neither the IOASID nor the file. */
 static int ioasid_map_check(struct ioasid_map *cmd)
 {
+	unsigned long last;
 	int rc;
 
 	rc = ioasid_check_map_flags(cmd->flags, true);
@@ -514,10 +497,33 @@ static int ioasid_map_check(struct ioasid_map *cmd)
 		return rc;
 	if (!(cmd->flags & IOASID_MAP_FILE) && cmd->fd)
 		return -EINVAL;
-	rc = ioasid_check_source(cmd->flags, NULL, cmd->user_va, cmd->length);
+	/* The user address, or the file offset in its place. */
+	rc = ioasid_check_range(cmd->user_va, cmd->length, &last);
 	if (rc)
 		return rc;
 	return ioasid_check_map_iova(cmd->flags, cmd->iova, cmd->length);
+}
+
+/* Take the file of a file map, checked for it; NULL for a user range. */
+static struct file *ioasid_map_file_get(struct ioasid_map *cmd)
+{
+	struct file *file;
+	int rc;
+
+	if (!(cmd->flags & IOASID_MAP_FILE))
+		return NULL;
+	file = fget(cmd->fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	rc = ioasid_file_check(file, cmd->flags & IOASID_MAP_WRITE);
+	if (!rc)
+		rc = ioasid_file_check_range(file, cmd->file_offset,
+					     cmd->length);
+	if (rc) {
+		fput(file);
+		return ERR_PTR(rc);
+	}
+	return file;
 }
 
 int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
@@ -525,7 +531,7 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_map *cmd = ucmd->cmd;
 	struct ioasid_space *space;
 	struct ioasid_pages *pages;
-	struct file *file = NULL;
+	struct file *file;
 	int rc;
 
 	rc = ioasid_map_check(cmd);
@@ -534,13 +540,10 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-	if (cmd->flags & IOASID_MAP_FILE) {
-		file = fget(cmd->fd);
-		rc = file ? ioasid_check_source(cmd->flags, file,
-						cmd->file_offset, cmd->length) :
-			    -EBADF;
-		if (rc)
-			goto out_put;
+	file = ioasid_map_file_get(cmd);
+	if (IS_ERR(file)) {
+		ioasid_space_put(space);
+		return PTR_ERR(file);
 	}
 
 	pages = ioasid_space_map(space, file, cmd->user_va, cmd->length,

@@ -78,24 +78,25 @@ static int ioasid_vec_check_cmd(struct ioasid_vec *cmd)
 static int ioasid_vec_check_entries(struct ioasid_vec_call *v)
 {
 	struct ioasid_vec_entry *e;
-	u64 last;
+	unsigned long last;
 	int rc;
 
 	for (v->failed = 0; v->failed < v->cmd->count; v->failed++) {
 		e = &v->e[v->failed];
-		if (v->cmd->op == IOASID_VEC_UNMAP && e->addr)
-			return -EINVAL;
-		if (v->cmd->op != IOASID_VEC_UNMAP) {
-			rc = ioasid_check_source(v->cmd->flags, v->file,
-						 e->addr, e->length);
+		if (v->cmd->op == IOASID_VEC_UNMAP) {
+			if (e->addr)
+				return -EINVAL;
+		} else {
+			rc = ioasid_check_range(e->addr, e->length, &last);
+			if (!rc && v->file)
+				rc = ioasid_file_check_range(v->file, e->addr,
+							     e->length);
 			if (rc)
 				return rc;
 		}
-		if (!e->length || !PAGE_ALIGNED(e->iova) ||
-		    !PAGE_ALIGNED(e->length))
-			return -EINVAL;
-		if (check_add_overflow(e->iova, e->length - 1, &last))
-			return -EOVERFLOW;
+		rc = ioasid_check_range(e->iova, e->length, &last);
+		if (rc)
+			return rc;
 	}
 	v->failed = v->cmd->count;
 	return 0;
@@ -292,8 +293,7 @@ static int ioasid_vec_get(struct ioasid_ucmd *ucmd, struct ioasid_vec_call *v)
 		if (!v->file)
 			return -EBADF;
 		/* The file's own checks; each entry's range comes later. */
-		return ioasid_file_check(v->file, cmd->flags & IOASID_MAP_WRITE,
-					 0, 0);
+		return ioasid_file_check(v->file, cmd->flags & IOASID_MAP_WRITE);
 	}
 	return 0;
 }
@@ -337,6 +337,7 @@ int ioasid_vec_ioctl(struct ioasid_ucmd *ucmd)
 
 out_failed:
 	cmd->out_failed = v.failed;
+	/* Nothing changed either way: the call's own errno says more. */
 	ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 	return rc;
 }
