@@ -23,16 +23,6 @@
 #define R_FIXED		(IOASID_MAP_READ | IOASID_MAP_FIXED_IOVA)
 #define RW_FIXED	(IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA)
 
-/* Pages charged to the caller's mm (pinned_vm), or -1. */
-static long long charged_mm(int fd)
-{
-	struct ioasid_test cmd = {};
-
-	if (test_op(fd, &cmd, IOASID_TEST_OP_LOCKED_VM))
-		return -1;
-	return cmd.locked_vm.out_mm;
-}
-
 static int map_file(int fd, unsigned int ioasid, __u32 flags, int file,
 		    __u64 offset, __u64 length, __u64 *iova)
 {

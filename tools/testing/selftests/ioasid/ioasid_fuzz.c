@@ -1325,6 +1325,34 @@ static void check_placement(const char *what, int c, uint32_t id, uint64_t hint,
 }
 
 /*
+ * What a map that succeeded must show: a fixed IOVA writes nothing back,
+ * a chosen one is placed as documented, aligned like @hint.  Then the
+ * model gains the mapping of the pages from model page @page.
+ */
+static void map_succeeded(const char *what, int c, uint32_t id,
+			  struct space *sp, const union ubuf *before,
+			  const union ubuf *u, uint32_t size, int shape,
+			  uint64_t hint, int page)
+{
+	const struct ioasid_map *cmd = (const void *)u->b;
+
+	if (cmd->flags & IOASID_MAP_FIXED_IOVA) {
+		if (memcmp(before, u, sizeof(*u)))
+			mismatch("%s with IOASID_MAP_FIXED_IOVA wrote its struct back",
+				 what);
+	} else {
+		check_tail(what, u, sizeof(*cmd), size, shape);
+		check_placement(what, c, id, hint, cmd->length, cmd->iova);
+	}
+	if (R->failed)
+		return;
+	map_add(sp, cmd->iova, cmd->length,
+		pin_new(page, cmd->length / PAGE, cmd->flags & IOASID_MAP_WRITE,
+			sp->flags & IOASID_ALLOC_ACCOUNT_MM),
+		0, cmd->flags & RW);
+}
+
+/*
  * IOASID_MAP_FILE of the memfd: the pages are the file's, so holes and
  * read-only pages of the pool mean nothing here; what may be wrong is the
  * file (none, another kind, opened read-only) and the range in it.
@@ -1410,20 +1438,8 @@ static void op_map_file(int c, uint32_t id, struct space *sp)
 		touch_pages(POOL_PAGES + off / PAGE, 1);
 	if (!answer(d, rc, err, &w) || rc)
 		return;
-	if (fixed) {
-		if (memcmp(&before, &u, sizeof(u)))
-			mismatch("MAP_FILE with IOASID_MAP_FIXED_IOVA wrote its struct back");
-	} else {
-		check_tail("MAP_FILE", &u, sizeof(*cmd), size, shape);
-		iova = cmd->iova;
-		check_placement("MAP_FILE", c, id, off, len, iova);
-	}
-	if (R->failed)
-		return;
-	map_add(sp, iova, len,
-		pin_new(POOL_PAGES + off / PAGE, n, cmd->flags & IOASID_MAP_WRITE,
-			sp->flags & IOASID_ALLOC_ACCOUNT_MM),
-		0, cmd->flags & RW);
+	map_succeeded("MAP_FILE", c, id, sp, &before, &u, size, shape, off,
+		      POOL_PAGES + off / PAGE);
 }
 
 static void op_map(void)
@@ -1510,20 +1526,7 @@ static void op_map(void)
 			touch_pages(va_page(va + len - 1), 1);
 		return;
 	}
-	if (fixed) {
-		if (memcmp(&before, &u, sizeof(u)))
-			mismatch("MAP with IOASID_MAP_FIXED_IOVA wrote its struct back");
-	} else {
-		check_tail("MAP", &u, sizeof(*cmd), size, shape);
-		iova = cmd->iova;
-		check_placement("MAP", c, id, va, len, iova);
-	}
-	if (R->failed)
-		return;
-	map_add(sp, iova, len,
-		pin_new(page, len / PAGE, cmd->flags & IOASID_MAP_WRITE,
-			sp->flags & IOASID_ALLOC_ACCOUNT_MM),
-		0, cmd->flags & RW);
+	map_succeeded("MAP", c, id, sp, &before, &u, size, shape, va, page);
 }
 
 /* The source range of a copy: mostly about a mapping of @sp. */

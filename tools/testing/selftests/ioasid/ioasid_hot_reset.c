@@ -108,20 +108,6 @@ static int cdev_open(int n)
 	return open(path, O_RDWR | O_CLOEXEC);
 }
 
-static int bind_ioasid(int fd, int ioasid_fd, unsigned int *devid)
-{
-	struct vfio_device_bind_ioasid_fd bind = {
-		.argsz = sizeof(bind),
-		.ioasid_fd = ioasid_fd,
-	};
-	int rc;
-
-	rc = ioctl(fd, VFIO_DEVICE_BIND_IOASID_FD, &bind);
-	if (devid)
-		*devid = bind.out_devid;
-	return rc;
-}
-
 static int bind_iommufd(int fd, int iommufd, unsigned int *devid)
 {
 	struct vfio_device_bind_iommufd bind = {
@@ -134,16 +120,6 @@ static int bind_iommufd(int fd, int iommufd, unsigned int *devid)
 	if (devid)
 		*devid = bind.out_devid;
 	return rc;
-}
-
-static int attach(int fd, unsigned int ioasid)
-{
-	struct vfio_device_attach_ioasid cmd = {
-		.argsz = sizeof(cmd),
-		.ioasid = ioasid,
-	};
-
-	return ioctl(fd, VFIO_DEVICE_ATTACH_IOASID, &cmd);
 }
 
 static int map(int fd, unsigned int ioasid, void *va, uint64_t iova)
@@ -260,10 +236,10 @@ static int edu_bind(RESET_DATA *self, int n)
 	struct edu *e = &self->dev[n];
 
 	e->fd = cdev_open(self->num[n]);
-	if (e->fd < 0 || bind_ioasid(e->fd, self->fd, &e->devid) ||
+	if (e->fd < 0 || vfio_bind_ioasid(e->fd, self->fd, &e->devid) ||
 	    edu_enable(e))
 		return -1;
-	return attach(e->fd, self->ioasid);
+	return vfio_attach_ioasid(e->fd, self->ioasid);
 }
 
 /* A DMA through the IOASID: the source page's 0x5a lands in the other. */
@@ -353,7 +329,7 @@ TEST_F(hot_reset, other_paths_refused)
 	ASSERT_LE(0, other);
 	self->dev[1].fd = cdev_open(self->num[1]);
 	ASSERT_LE(0, self->dev[1].fd);
-	ASSERT_ERRNO(EBUSY, bind_ioasid(self->dev[1].fd, other, NULL));
+	ASSERT_ERRNO(EBUSY, vfio_bind_ioasid(self->dev[1].fd, other, NULL));
 	close(other);
 
 	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
@@ -431,7 +407,7 @@ TEST_F(hot_reset, iommufd_reference)
 
 	self->dev[1].fd = cdev_open(self->num[1]);
 	ASSERT_LE(0, self->dev[1].fd);
-	ASSERT_ERRNO(EBUSY, bind_ioasid(self->dev[1].fd, self->fd, NULL));
+	ASSERT_ERRNO(EBUSY, vfio_bind_ioasid(self->dev[1].fd, self->fd, NULL));
 	close(self->dev[0].fd);
 	self->dev[0].fd = -1;
 	close(iommufd);

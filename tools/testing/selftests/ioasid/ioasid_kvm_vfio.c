@@ -20,33 +20,6 @@
 #define CDEV		"/dev/vfio/devices/vfio0"
 #define SYSDEV		"/sys/class/vfio-dev/vfio0/device"
 
-static int kv_bind(int fd, int ioasid_fd)
-{
-	struct vfio_device_bind_ioasid_fd bind = {
-		.argsz = sizeof(bind),
-		.ioasid_fd = ioasid_fd,
-	};
-
-	return ioctl(fd, VFIO_DEVICE_BIND_IOASID_FD, &bind);
-}
-
-static int kv_attach(int fd, unsigned int ioasid)
-{
-	struct vfio_device_attach_ioasid attach = {
-		.argsz = sizeof(attach),
-		.ioasid = ioasid,
-	};
-
-	return ioctl(fd, VFIO_DEVICE_ATTACH_IOASID, &attach);
-}
-
-static int kv_detach(int fd)
-{
-	struct vfio_device_detach_ioasid detach = { .argsz = sizeof(detach) };
-
-	return ioctl(fd, VFIO_DEVICE_DETACH_IOASID, &detach);
-}
-
 /* Whether the VM of @vm_fd, made by this process, still exists. */
 static bool vm_exists(int vm_fd)
 {
@@ -130,7 +103,7 @@ TEST_F(kvm_vfio, bound_device_holds_the_vm)
 	self->dev_fd = open(CDEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev_fd);
 	ASSERT_EQ(0, kvm_vfio_file(&self->kvm, self->dev_fd, true));
-	ASSERT_EQ(0, kv_bind(self->dev_fd, self->ioasid_fd));
+	ASSERT_EQ(0, vfio_bind_ioasid(self->dev_fd, self->ioasid_fd, NULL));
 	ASSERT_EQ(0, kvm_vfio_file(&self->kvm, self->dev_fd, false));
 	ASSERT_TRUE(vm_exists(vm_fd));
 
@@ -157,22 +130,22 @@ TEST_F(kvm_vfio, ioasid_and_device_files_agree)
 	ASSERT_LE(0, self->dev_fd);
 	/* Device files are given to KVM before they bind. */
 	ASSERT_EQ(0, kvm_vfio_file(k, self->dev_fd, true));
-	ASSERT_EQ(0, kv_bind(self->dev_fd, self->ioasid_fd));
+	ASSERT_EQ(0, vfio_bind_ioasid(self->dev_fd, self->ioasid_fd, NULL));
 	ASSERT_EQ(0, ioasid_alloc(self->ioasid_fd, &ioasid));
-	ASSERT_EQ(0, kv_attach(self->dev_fd, ioasid));
+	ASSERT_EQ(0, vfio_attach_ioasid(self->dev_fd, ioasid));
 	ASSERT_EQ(0, kvm_vfio_file(k, self->ioasid_fd, true));
 	ASSERT_EQ(2, kvm_assigned_devices(k));
 	ASSERT_EQ(nc, kvm_noncoherent_dma(k));
 
-	ASSERT_EQ(0, kv_detach(self->dev_fd));
+	ASSERT_EQ(0, vfio_detach_ioasid(self->dev_fd));
 	ASSERT_EQ(0, kvm_noncoherent_dma(k));
-	ASSERT_EQ(0, kv_attach(self->dev_fd, ioasid));
+	ASSERT_EQ(0, vfio_attach_ioasid(self->dev_fd, ioasid));
 	ASSERT_EQ(nc, kvm_noncoherent_dma(k));
 
 	/* The device file alone still follows the context. */
 	ASSERT_EQ(0, kvm_vfio_file(k, self->ioasid_fd, false));
 	ASSERT_EQ(nc, kvm_noncoherent_dma(k));
-	ASSERT_EQ(0, kv_detach(self->dev_fd));
+	ASSERT_EQ(0, vfio_detach_ioasid(self->dev_fd));
 	ASSERT_EQ(0, kvm_noncoherent_dma(k));
 	ASSERT_EQ(0, kvm_vfio_file(k, self->dev_fd, false));
 	ASSERT_EQ(0, kvm_assigned_devices(k));
@@ -228,7 +201,7 @@ TEST_F(kvm_vfio, iommufd_attach_refused)
 
 	self->dev_fd = open(CDEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev_fd);
-	ASSERT_EQ(0, kv_bind(self->dev_fd, self->ioasid_fd));
+	ASSERT_EQ(0, vfio_bind_ioasid(self->dev_fd, self->ioasid_fd, NULL));
 	ASSERT_ERRNO(EINVAL, ioctl(self->dev_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
 				   &attach));
 	ASSERT_ERRNO(EINVAL, ioctl(self->dev_fd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
@@ -284,15 +257,15 @@ TEST_F(fail_nth_dev, bind)
 	unsigned int n;
 	int rc;
 
-	fail_nth_sweep(n, rc, kv_bind(self->dev_fd, self->ioasid_fd)) {
+	fail_nth_sweep(n, rc, vfio_bind_ioasid(self->dev_fd, self->ioasid_fd, NULL)) {
 		if (rc == 0)
 			break;
 		ASSERT_TRUE(injected_errno(errno)) TH_LOG("n=%u errno=%d", n, errno);
 	}
 	if (rc)
-		ASSERT_EQ(0, kv_bind(self->dev_fd, self->ioasid_fd));
+		ASSERT_EQ(0, vfio_bind_ioasid(self->dev_fd, self->ioasid_fd, NULL));
 	ASSERT_LT(1, n);
-	ASSERT_EQ(0, kv_attach(self->dev_fd, self->a));
+	ASSERT_EQ(0, vfio_attach_ioasid(self->dev_fd, self->a));
 	ASSERT_EQ(1, domains_of(self->ioasid_fd, self->a));
 }
 
@@ -305,8 +278,8 @@ TEST_F(fail_nth_dev, replace)
 	unsigned int n;
 	int rc;
 
-	ASSERT_EQ(0, kv_bind(self->dev_fd, self->ioasid_fd));
-	ASSERT_EQ(0, kv_attach(self->dev_fd, self->a));
+	ASSERT_EQ(0, vfio_bind_ioasid(self->dev_fd, self->ioasid_fd, NULL));
+	ASSERT_EQ(0, vfio_attach_ioasid(self->dev_fd, self->a));
 	rep.ioasid = self->b;
 	fail_nth_sweep(n, rc, ioctl(self->dev_fd, VFIO_DEVICE_ATTACH_IOASID,
 				    &rep)) {
@@ -331,8 +304,8 @@ TEST_F(fail_nth_dev, iova_ranges_and_coherency)
 	unsigned int n;
 	int rc;
 
-	ASSERT_EQ(0, kv_bind(self->dev_fd, self->ioasid_fd));
-	ASSERT_EQ(0, kv_attach(self->dev_fd, self->a));
+	ASSERT_EQ(0, vfio_bind_ioasid(self->dev_fd, self->ioasid_fd, NULL));
+	ASSERT_EQ(0, vfio_attach_ioasid(self->dev_fd, self->a));
 	cmd.ioasid = self->a;
 	cmd.ranges = (uintptr_t)ranges;
 	fail_nth_sweep(n, rc, (cmd.num_ranges = 4,

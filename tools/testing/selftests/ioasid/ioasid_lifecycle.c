@@ -106,39 +106,16 @@ static long long locked_user(void)
 /* A "Name: N kB" field of /proc/PID/status, or -1. */
 static long pid_status_kb(pid_t pid, const char *name)
 {
-	size_t len = strlen(name);
-	char path[64], line[128];
-	long kb = -1;
-	FILE *f;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, len) && line[len] == ':' &&
-		    sscanf(line + len + 1, "%ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return kb_field(path, name);
 }
 
 /* A field of /proc/meminfo in kB, or -1. */
 static long meminfo_kb(const char *name)
 {
-	FILE *f = fopen("/proc/meminfo", "r");
-	size_t len = strlen(name);
-	char line[128];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, len) && line[len] == ':' &&
-		    sscanf(line + len + 1, "%ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return kb_field("/proc/meminfo", name);
 }
 
 /* ---------------------------------------------------------------------
@@ -196,37 +173,24 @@ static long long unmap_one(int fd, unsigned int id, __u64 iova, __u64 len)
 /* Open the device cdev, bind it to @ctx, turn bus mastering on. */
 static int edu_bind(struct edu *e, int ctx, bool cloexec)
 {
-	struct vfio_device_bind_ioasid_fd bind = {
-		.argsz = sizeof(bind),
-		.ioasid_fd = ctx,
-	};
-
 	e->fd = open(CDEV, O_RDWR | (cloexec ? O_CLOEXEC : 0));
 	if (e->fd < 0)
 		return -1;
-	if (ioctl(e->fd, VFIO_DEVICE_BIND_IOASID_FD, &bind)) {
+	if (vfio_bind_ioasid(e->fd, ctx, &e->devid)) {
 		close(e->fd);
 		return -1;
 	}
-	e->devid = bind.out_devid;
 	return edu_enable(e);
 }
 
 static int edu_attach(struct edu *e, unsigned int id)
 {
-	struct vfio_device_attach_ioasid attach = {
-		.argsz = sizeof(attach),
-		.ioasid = id,
-	};
-
-	return ioctl(e->fd, VFIO_DEVICE_ATTACH_IOASID, &attach);
+	return vfio_attach_ioasid(e->fd, id);
 }
 
 static int edu_detach(struct edu *e)
 {
-	struct vfio_device_detach_ioasid detach = { .argsz = sizeof(detach) };
-
-	return ioctl(e->fd, VFIO_DEVICE_DETACH_IOASID, &detach);
+	return vfio_detach_ioasid(e->fd);
 }
 
 /* Private anonymous memory of small pages, each written so it is present. */

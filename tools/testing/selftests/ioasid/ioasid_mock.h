@@ -96,6 +96,16 @@ static inline int read_pte(int fd, const struct mock_dev *md, uint64_t iova,
 	return test_op(fd, cmd, IOASID_TEST_OP_MOCK_PTE);
 }
 
+/* Pages charged to the caller's mm (pinned_vm), or -1. */
+static inline long long charged_mm(int fd)
+{
+	struct ioasid_test cmd = {};
+
+	if (test_op(fd, &cmd, IOASID_TEST_OP_LOCKED_VM))
+		return -1;
+	return cmd.locked_vm.out_mm;
+}
+
 static inline struct ioasid_test domain_info(int fd, const struct mock_dev *md)
 {
 	struct ioasid_test cmd = {};

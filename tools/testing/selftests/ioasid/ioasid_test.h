@@ -32,10 +32,10 @@
 		ASSERT_EQ(err, errno);                                         \
 	} while (0)
 
-/* A "Name: N kB" field of /proc/self/status, or -1. */
-static inline long proc_status_kb(const char *name)
+/* A "Name: N kB" line of @path (/proc/meminfo, a status file), or -1. */
+static inline long kb_field(const char *path, const char *name)
 {
-	FILE *f = fopen("/proc/self/status", "r");
+	FILE *f = fopen(path, "r");
 	size_t len = strlen(name);
 	char line[128];
 	long kb = -1;
@@ -48,6 +48,12 @@ static inline long proc_status_kb(const char *name)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/* A "Name: N kB" field of /proc/self/status, or -1. */
+static inline long proc_status_kb(const char *name)
+{
+	return kb_field("/proc/self/status", name);
 }
 
 /* VmPin in kB: the mm's pinned_vm, as users see it. */
@@ -84,6 +90,38 @@ static inline int ioasid_destroy(int fd, unsigned int id)
 
 	cmd.id = id;
 	return ioctl(fd, IOASID_DESTROY, &cmd);
+}
+
+/* Bind the VFIO device cdev @fd to @ioasid_fd; its id to @devid if set. */
+static inline int vfio_bind_ioasid(int fd, int ioasid_fd, unsigned int *devid)
+{
+	struct vfio_device_bind_ioasid_fd bind = {
+		.argsz = sizeof(bind),
+		.ioasid_fd = ioasid_fd,
+	};
+	int rc;
+
+	rc = ioctl(fd, VFIO_DEVICE_BIND_IOASID_FD, &bind);
+	if (devid)
+		*devid = bind.out_devid;
+	return rc;
+}
+
+static inline int vfio_attach_ioasid(int fd, unsigned int ioasid)
+{
+	struct vfio_device_attach_ioasid attach = {
+		.argsz = sizeof(attach),
+		.ioasid = ioasid,
+	};
+
+	return ioctl(fd, VFIO_DEVICE_ATTACH_IOASID, &attach);
+}
+
+static inline int vfio_detach_ioasid(int fd)
+{
+	struct vfio_device_detach_ioasid detach = { .argsz = sizeof(detach) };
+
+	return ioctl(fd, VFIO_DEVICE_DETACH_IOASID, &detach);
 }
 
 /*

@@ -22,15 +22,6 @@
 #define R_FIXED		(IOASID_MAP_READ | IOASID_MAP_FIXED_IOVA)
 #define RW_FIXED	(IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA)
 
-static long long charged_mm(int fd)
-{
-	struct ioasid_test cmd = {};
-
-	if (test_op(fd, &cmd, IOASID_TEST_OP_LOCKED_VM))
-		return -1;
-	return cmd.locked_vm.out_mm;
-}
-
 static int vec(int fd, __u32 op, __u32 flags, unsigned int ioasid,
 	       unsigned int src, struct ioasid_vec_entry *e, __u32 count,
 	       __u32 *failed)

@@ -24,26 +24,13 @@
 
 #define PAGE		4096UL
 
-static int bind_device(int fd, int ioasid_fd, unsigned int *devid)
-{
-	struct vfio_device_bind_ioasid_fd bind = {
-		.argsz = sizeof(bind),
-		.ioasid_fd = ioasid_fd,
-	};
-	int rc;
-
-	rc = ioctl(fd, VFIO_DEVICE_BIND_IOASID_FD, &bind);
-	*devid = bind.out_devid;
-	return rc;
-}
-
 /* Bind, turn bus mastering on and find BAR0. */
 static int edu_open(struct edu *e, const char *path, int ioasid_fd)
 {
 	e->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (e->fd < 0)
 		return -1;
-	if (bind_device(e->fd, ioasid_fd, &e->devid))
+	if (vfio_bind_ioasid(e->fd, ioasid_fd, &e->devid))
 		return -1;
 	return edu_enable(e);
 }
@@ -55,19 +42,12 @@ static void edu_close(struct edu *e)
 
 static int edu_attach(struct edu *e, unsigned int ioasid)
 {
-	struct vfio_device_attach_ioasid attach = {
-		.argsz = sizeof(attach),
-		.ioasid = ioasid,
-	};
-
-	return ioctl(e->fd, VFIO_DEVICE_ATTACH_IOASID, &attach);
+	return vfio_attach_ioasid(e->fd, ioasid);
 }
 
 static int edu_detach(struct edu *e)
 {
-	struct vfio_device_detach_ioasid detach = { .argsz = sizeof(detach) };
-
-	return ioctl(e->fd, VFIO_DEVICE_DETACH_IOASID, &detach);
+	return vfio_detach_ioasid(e->fd);
 }
 
 static int map(int fd, unsigned int ioasid, void *va, uint64_t iova,
@@ -386,7 +366,7 @@ TEST_F(edu, busy_ioasid_and_errors)
 	ASSERT_ERRNO(EBUSY, edu_attach(&self->dev, self->ioasid));
 	ASSERT_ERRNO(EBUSY, ioasid_destroy(self->fd, self->ioasid));
 	/* The device is bound already. */
-	ASSERT_ERRNO(EINVAL, bind_device(self->dev.fd, self->fd, &devid));
+	ASSERT_ERRNO(EINVAL, vfio_bind_ioasid(self->dev.fd, self->fd, &devid));
 	/* Its id in the context cannot be destroyed from user space. */
 	ASSERT_ERRNO(EBUSY, ioasid_destroy(self->fd, self->dev.devid));
 	ASSERT_EQ(0, edu_detach(&self->dev));
@@ -402,14 +382,14 @@ TEST(bind_errors)
 		SKIP(return, "no edu device bound to vfio-pci");
 	fd = open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	ASSERT_ERRNO(EBADF, bind_device(fd, -1, &devid));
+	ASSERT_ERRNO(EBADF, vfio_bind_ioasid(fd, -1, &devid));
 	/* Another kind of file is not an ioasid context. */
-	ASSERT_ERRNO(EBADFD, bind_device(fd, fd, &devid));
+	ASSERT_ERRNO(EBADFD, vfio_bind_ioasid(fd, fd, &devid));
 	/* Nothing but binding works before binding. */
 	ASSERT_ERRNO(EINVAL, edu_detach(&(struct edu){ .fd = fd }));
 	ioasid_fd = ioasid_open();
 	ASSERT_LE(0, ioasid_fd);
-	ASSERT_EQ(0, bind_device(fd, ioasid_fd, &devid));
+	ASSERT_EQ(0, vfio_bind_ioasid(fd, ioasid_fd, &devid));
 	/* The device file holds the context: closing ours first is fine. */
 	close(ioasid_fd);
 	close(fd);
@@ -671,9 +651,9 @@ TEST_F(group, one_context)
 
 	other = ioasid_open();
 	ASSERT_LE(0, other);
-	ASSERT_ERRNO(EBUSY, bind_device(self->b_fd, other, &devid));
+	ASSERT_ERRNO(EBUSY, vfio_bind_ioasid(self->b_fd, other, &devid));
 	close(other);
-	ASSERT_EQ(0, bind_device(self->b_fd, self->fd, &devid));
+	ASSERT_EQ(0, vfio_bind_ioasid(self->b_fd, self->fd, &devid));
 	ASSERT_NE(self->a.devid, devid);
 }
 
@@ -687,7 +667,7 @@ TEST_F(group, one_ioasid)
 	struct edu b = { .fd = self->b_fd };
 	unsigned int other;
 
-	ASSERT_EQ(0, bind_device(self->b_fd, self->fd, &b.devid));
+	ASSERT_EQ(0, vfio_bind_ioasid(self->b_fd, self->fd, &b.devid));
 	ASSERT_EQ(0, ioasid_alloc(self->fd, &other));
 	ASSERT_EQ(0, edu_attach(&self->a, self->ioasid));
 	ASSERT_ERRNO(EBUSY, edu_attach(&b, other));
