@@ -224,7 +224,8 @@ static long ioasid_pin_user_batch(struct ioasid_pages *pages,
 				  struct page **batch, unsigned long len)
 {
 	unsigned int gup_flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
-	long i, n;
+	unsigned long pfn;
+	long i, k, n;
 	int rc;
 
 	n = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
@@ -232,9 +233,12 @@ static long ioasid_pin_user_batch(struct ioasid_pages *pages,
 				batch);
 	if (n <= 0)
 		return n ? n : -EFAULT;
-	for (i = 0; i < n; i++) {
-		rc = ioasid_pages_add_pfns(pages, done + i,
-					   page_to_pfn(batch[i]), 1);
+	/* Record the batch a run of contiguous pages at a time. */
+	for (i = 0; i < n; i += k) {
+		pfn = page_to_pfn(batch[i]);
+		for (k = 1; i + k < n && page_to_pfn(batch[i + k]) == pfn + k; k++)
+			;
+		rc = ioasid_pages_add_pfns(pages, done + i, pfn, k);
 		if (rc) {
 			/* The pinned pages that no run records yet. */
 			unpin_user_pages(batch + i, n - i);
