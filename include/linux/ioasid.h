@@ -28,8 +28,10 @@ void ioasid_device_detach(struct ioasid_device *idev);
 bool ioasid_device_ctx_has_group(struct ioasid_device *idev,
 				 struct iommu_group *group);
 
-int ioasid_vfio_container_add_group(struct file *file);
-void ioasid_vfio_container_remove_group(struct file *file);
+int ioasid_vfio_container_add_group(struct file *file,
+				    struct iommu_group *group);
+void ioasid_vfio_container_remove_group(struct file *file,
+					struct iommu_group *group);
 int ioasid_vfio_container_attach(struct ioasid_device *idev);
 
 /**
@@ -56,5 +58,51 @@ struct ioasid_kvm_hook {
 
 int ioasid_kvm_register(struct file *file, struct ioasid_kvm_hook *hook);
 void ioasid_kvm_unregister(struct file *file, struct ioasid_kvm_hook *hook);
+
+struct ioasid_dmem;
+
+/**
+ * struct ioasid_dmem_range - device memory an exporter hands out
+ * @phys: The physical address of the range's first byte
+ * @dmem: The export the range belongs to, with a reference for the
+ *        caller
+ */
+struct ioasid_dmem_range {
+	phys_addr_t phys;
+	struct ioasid_dmem *dmem;
+};
+
+/* VFIO's, found by /dev/ioasid with symbol_get(): see dmem.c. */
+int vfio_file_ioasid_dmem(struct file *file, u64 offset, u64 length,
+			  struct ioasid_dmem_range *range);
+
+#if IS_ENABLED(CONFIG_IOASID)
+struct ioasid_dmem *ioasid_dmem_alloc(bool revoked);
+void ioasid_dmem_get(struct ioasid_dmem *dmem);
+void ioasid_dmem_revoke(struct ioasid_dmem *dmem);
+void ioasid_dmem_restore(struct ioasid_dmem *dmem);
+void ioasid_dmem_gone(struct ioasid_dmem *dmem);
+#else
+static inline struct ioasid_dmem *ioasid_dmem_alloc(bool revoked)
+{
+	return NULL;
+}
+
+static inline void ioasid_dmem_get(struct ioasid_dmem *dmem)
+{
+}
+
+static inline void ioasid_dmem_revoke(struct ioasid_dmem *dmem)
+{
+}
+
+static inline void ioasid_dmem_restore(struct ioasid_dmem *dmem)
+{
+}
+
+static inline void ioasid_dmem_gone(struct ioasid_dmem *dmem)
+{
+}
+#endif
 
 #endif /* __LINUX_IOASID_H */

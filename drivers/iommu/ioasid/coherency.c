@@ -10,11 +10,23 @@
  * and a KVM instance following the context is told when that count
  * leaves and returns to zero, at whatever attach, replace, detach or
  * close makes it change.
+ *
+ * No-snoop DMA also bypasses the host's caches: a device reading a page
+ * past them finds what memory holds, not what the CPU last wrote (the
+ * page's previous owner's data, say), and a line the CPU still caches
+ * hides what the device wrote since, or is written back over it.  So
+ * the pages mapped into a domain that lets no-snoop DMA through are
+ * written back and invalidated from the CPU caches before the device can
+ * reach them, and again when they are unpinned, before anyone else can.
+ * Coherent domains pay nothing.
  */
+#include <linux/cacheflush.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/ioasid.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/seq_file.h>
 
 #include "ioasid_private.h"
 
@@ -132,4 +144,90 @@ void ioasid_ctx_coherency(struct ioasid_ctx *ctx, u32 *domains,
 	guard(mutex)(&ctx->coherency_lock);
 	*domains = ctx->domains;
 	*noncoherent = ctx->noncoherent_domains;
+}
+
+/* Write back and invalidate the CPU cache lines of @n pages from @pfn. */
+static void ioasid_flush_pfns(unsigned long pfn, unsigned long n)
+{
+#ifdef CONFIG_X86
+	void *va;
+
+	for (; n; n--, pfn++) {
+		va = kmap_local_pfn(pfn);
+		clflush_cache_range(va, PAGE_SIZE);
+		kunmap_local(va);
+		if (!(pfn % 512))
+			cond_resched();
+	}
+#endif
+}
+
+/* Flush pages [@index, @index + @npages) of @pages from the CPU caches. */
+static void ioasid_flush_pages(struct ioasid_pages *pages, unsigned long index,
+			       unsigned long npages)
+{
+	unsigned long end = index + npages, n;
+	struct ioasid_pfn_run *run;
+
+	for (run = ioasid_pages_find_run(pages, index); index < end; run++) {
+		n = min(run->index + run->npages, end) - index;
+		ioasid_flush_pfns(run->pfn + index - run->index, n);
+		index += n;
+	}
+}
+
+/**
+ * ioasid_nosnoop_map - prepare pages for a domain that lets no-snoop DMA
+ *                      through
+ * @ctx: The context of the domain, which counts the bytes flushed
+ * @pages: The pages
+ * @index: The first page going into the domain
+ * @npages: How many
+ *
+ * Called before the pages' IOPTEs are written.  The pages are flushed
+ * again when they are unpinned, see ioasid_nosnoop_unpin().
+ */
+void ioasid_nosnoop_map(struct ioasid_ctx *ctx, struct ioasid_pages *pages,
+			unsigned long index, unsigned long npages)
+{
+	/* Every mapping of @pages is in one context: the same value. */
+	WRITE_ONCE(pages->nosnoop_ctx, ctx);
+	ioasid_flush_pages(pages, index, npages);
+	atomic64_add(npages << PAGE_SHIFT, &ctx->nosnoop_map_bytes);
+}
+
+/**
+ * ioasid_nosnoop_unpin - flush pages a device may have written past the
+ *                        CPU caches, before they are unpinned
+ * @pages: The pages, which no domain maps any more
+ */
+void ioasid_nosnoop_unpin(struct ioasid_pages *pages)
+{
+	struct ioasid_ctx *ctx = READ_ONCE(pages->nosnoop_ctx);
+
+	if (!ctx)
+		return;
+	ioasid_flush_pages(pages, 0, pages->npages);
+	atomic64_add(pages->npages << PAGE_SHIFT, &ctx->nosnoop_unpin_bytes);
+}
+
+/**
+ * ioasid_coherency_show_fdinfo - the context's coherency, in fdinfo
+ * @ctx: The context
+ * @m: The fdinfo file
+ *
+ * The domains that let no-snoop DMA through, and the bytes the CPU
+ * caches were flushed for because of them, at map and at unpin.
+ */
+void ioasid_coherency_show_fdinfo(struct ioasid_ctx *ctx, struct seq_file *m)
+{
+	u32 domains, noncoherent;
+
+	ioasid_ctx_coherency(ctx, &domains, &noncoherent);
+	seq_printf(m, "ioasid-domains:\t%u\n", domains);
+	seq_printf(m, "ioasid-noncoherent-domains:\t%u\n", noncoherent);
+	seq_printf(m, "ioasid-nosnoop-flushed-map:\t%lld\n",
+		   atomic64_read(&ctx->nosnoop_map_bytes));
+	seq_printf(m, "ioasid-nosnoop-flushed-unpin:\t%lld\n",
+		   atomic64_read(&ctx->nosnoop_unpin_bytes));
 }

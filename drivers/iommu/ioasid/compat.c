@@ -15,10 +15,20 @@
  * What type1 offers and this does not (dirty tracking, updating the user
  * address of a mapping, nesting) is refused the way type1 refuses what it
  * does not know: EINVAL for a flag, ENOTTY for an ioctl, ENODEV for an
- * IOMMU type.  Unlike type1 there is no limit on the number of mappings
- * besides RLIMIT_MEMLOCK.
+ * IOMMU type.  Where upstream type1 has since changed an answer, this
+ * gives the new one: EOVERFLOW for a range that wraps.  Unlike type1
+ * there is no small limit on the number of mappings: the context's
+ * max_mappings, and RLIMIT_MEMLOCK, bound them.
+ *
+ * The container's IOASID reserves, from VFIO_SET_IOMMU on, what each of
+ * its groups cannot use (reserved regions, what lies outside the IOMMU's
+ * aperture), so that VFIO_IOMMU_GET_INFO and VFIO_IOMMU_MAP_DMA answer
+ * as type1 does before any device is open, as QEMU and DPDK call them.
  */
+#include <linux/file.h>
+#include <linux/iommu.h>
 #include <linux/ioasid.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -30,6 +40,7 @@
 void ioasid_vfio_init(struct ioasid_ctx *ctx)
 {
 	mutex_init(&ctx->vfio.lock);
+	INIT_LIST_HEAD(&ctx->vfio.groups);
 }
 
 void ioasid_vfio_destroy(struct ioasid_ctx *ctx)
@@ -38,29 +49,128 @@ void ioasid_vfio_destroy(struct ioasid_ctx *ctx)
 }
 
 /**
+ * struct ioasid_vfio_group - a VFIO group whose container a context is
+ * @link: In &struct ioasid_vfio.groups
+ * @group: Its IOMMU group, with a reference
+ * @pgsizes: The IOPTE sizes a domain for its devices has
+ * @aperture_start: The first IOVA such a domain translates
+ * @aperture_last: The last one
+ *
+ * It owns the ranges it reserves in the container's IOASID from
+ * VFIO_SET_IOMMU on, so that the container answers and maps as type1
+ * does before any device of the group is open.
+ */
+struct ioasid_vfio_group {
+	struct list_head link;
+	struct iommu_group *group;
+	u64 pgsizes;
+	u64 aperture_start;
+	u64 aperture_last;
+};
+
+static int ioasid_vfio_first_dev(struct device *dev, void *data)
+{
+	*(struct device **)data = get_device(dev);
+	return 1;
+}
+
+/* What a domain for the devices of @group would translate. */
+static int ioasid_vfio_group_probe(struct ioasid_vfio_group *vg)
+{
+	struct device *dev = NULL;
+	int rc;
+
+	iommu_group_for_each_dev(vg->group, &dev, ioasid_vfio_first_dev);
+	if (!dev)
+		return -ENODEV;
+	rc = -ENODEV;
+	if (ioasid_dev_has_iommu(dev))
+		rc = ioasid_domain_probe(dev, &vg->pgsizes,
+					 &vg->aperture_start,
+					 &vg->aperture_last);
+	put_device(dev);
+	return rc;
+}
+
+/* Reserve in @space what the devices of @vg cannot use. */
+static int ioasid_vfio_reserve(struct ioasid_space *space,
+			       struct ioasid_vfio_group *vg)
+{
+	int rc;
+
+	guard(rwsem_write)(&space->lock);
+	rc = ioasid_reserve_group(space, vg, vg->group);
+	if (!rc)
+		rc = ioasid_reserve_outside(space, vg, vg->aperture_start,
+					    vg->aperture_last);
+	if (rc)
+		ioasid_unreserve(space, vg);
+	return rc;
+}
+
+static void ioasid_vfio_unreserve(struct ioasid_space *space,
+				  struct ioasid_vfio_group *vg)
+{
+	guard(rwsem_write)(&space->lock);
+	ioasid_unreserve(space, vg);
+}
+
+/**
  * ioasid_vfio_container_add_group - a VFIO group takes a context as its
  *                                   container
  * @file: The file given to VFIO_GROUP_SET_CONTAINER; VFIO holds a
  *        reference on it until ioasid_vfio_container_remove_group()
+ * @group: The IOMMU group of the VFIO group
+ *
+ * Once the container has its IOMMU type, the group's reserved regions
+ * and what lies outside its IOMMU's aperture are reserved in the
+ * container's IOASID, as type1 refuses them from then on.
  *
  * Context: Process context, with the VFIO group's lock held.
- * Return: 0, or -EBADFD if @file is not a /dev/ioasid file.
+ * Return: 0, -EBADFD if @file is not a /dev/ioasid file, -ENODEV if no
+ * IOMMU translates the group's devices, -EINVAL if the container maps
+ * what the group cannot use (type1's answer), or -ENOMEM.
  */
-int ioasid_vfio_container_add_group(struct file *file)
+int ioasid_vfio_container_add_group(struct file *file,
+				    struct iommu_group *group)
 {
 	struct ioasid_ctx *ctx = ioasid_ctx_from_file(file);
+	struct ioasid_vfio_group *vg;
+	int rc;
 
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
-	guard(mutex)(&ctx->vfio.lock);
-	ctx->vfio.groups++;
+	vg = kzalloc(sizeof(*vg), IOASID_GFP);
+	if (!vg)
+		return -ENOMEM;
+	vg->group = group;
+	rc = ioasid_vfio_group_probe(vg);
+	if (rc)
+		goto err_free;
+
+	mutex_lock(&ctx->vfio.lock);
+	if (ctx->vfio.space) {
+		rc = ioasid_vfio_reserve(ctx->vfio.space, vg);
+		if (rc) {
+			mutex_unlock(&ctx->vfio.lock);
+			goto err_free;
+		}
+	}
+	iommu_group_ref_get(group);
+	list_add_tail(&vg->link, &ctx->vfio.groups);
+	mutex_unlock(&ctx->vfio.lock);
 	return 0;
+
+err_free:
+	kfree(vg);
+	return rc == -EADDRINUSE ? -EINVAL : rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_add_group, IOASID);
 
 /**
  * ioasid_vfio_container_remove_group - a VFIO group leaves its container
  * @file: The file given to ioasid_vfio_container_add_group()
+ * @group: The IOMMU group given with it
  *
  * As with type1, the last group to leave takes the container's IOMMU
  * setting and its mappings with it.  If a native user still holds the
@@ -69,37 +179,62 @@ EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_add_group, IOASID);
  * Context: Process context, with the VFIO group's lock held; none of the
  * group's devices is open.
  */
-void ioasid_vfio_container_remove_group(struct file *file)
+void ioasid_vfio_container_remove_group(struct file *file,
+					struct iommu_group *group)
 {
 	struct ioasid_ctx *ctx = file->private_data;
-	struct ioasid_space *space;
+	struct ioasid_space *space = NULL;
+	struct ioasid_vfio_group *vg;
 
 	scoped_guard(mutex, &ctx->vfio.lock) {
-		if (--ctx->vfio.groups)
-			return;
-		space = ctx->vfio.space;
-		ctx->vfio.space = NULL;
-		ctx->vfio.type = 0;
+		list_for_each_entry(vg, &ctx->vfio.groups, link)
+			if (vg->group == group)
+				break;
+		if (ctx->vfio.space)
+			ioasid_vfio_unreserve(ctx->vfio.space, vg);
+		list_del(&vg->link);
+		if (list_empty(&ctx->vfio.groups)) {
+			space = ctx->vfio.space;
+			ctx->vfio.space = NULL;
+			ctx->vfio.type = 0;
+		}
 	}
+	iommu_group_put(vg->group);
+	kfree(vg);
 	if (space)
 		ioasid_object_put_destroy(ctx, &space->obj);
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_remove_group, IOASID);
 
-/* The container's IOASID, for the length of a call, and its IOMMU type. */
-static struct ioasid_space *ioasid_vfio_space_get(struct ioasid_ctx *ctx,
-						  unsigned int *type)
-{
+/**
+ * struct ioasid_vfio_call - what a container ioctl works on
+ * @space: The container's IOASID, with a reference for the call
+ * @type: The IOMMU type
+ * @pgsizes: The IOPTE sizes every domain of its groups has, or will have
+ */
+struct ioasid_vfio_call {
 	struct ioasid_space *space;
+	unsigned int type;
+	u64 pgsizes;
+};
+
+/* The container's IOASID for the length of a call; false before SET_IOMMU. */
+static bool ioasid_vfio_call_get(struct ioasid_ctx *ctx,
+				 struct ioasid_vfio_call *call)
+{
+	struct ioasid_vfio_group *vg;
 
 	guard(mutex)(&ctx->vfio.lock);
-	space = ctx->vfio.space;
-	if (space) {
-		/* For the call; the container's reference keeps it published. */
-		atomic_inc(&space->obj.shortterm);
-		*type = ctx->vfio.type;
-	}
-	return space;
+	call->space = ctx->vfio.space;
+	if (!call->space)
+		return false;
+	/* For the call; the container's reference keeps it published. */
+	ioasid_object_hold(&call->space->obj);
+	call->type = ctx->vfio.type;
+	call->pgsizes = ioasid_domains_pgsizes(call->space);
+	list_for_each_entry(vg, &ctx->vfio.groups, link)
+		call->pgsizes &= vg->pgsizes;
+	return true;
 }
 
 /**
@@ -113,15 +248,13 @@ static struct ioasid_space *ioasid_vfio_space_get(struct ioasid_ctx *ctx,
  */
 int ioasid_vfio_container_attach(struct ioasid_device *idev)
 {
-	struct ioasid_space *space;
-	unsigned int type;
+	struct ioasid_vfio_call call;
 	int rc;
 
-	space = ioasid_vfio_space_get(idev->ctx, &type);
-	if (!space)
+	if (!ioasid_vfio_call_get(idev->ctx, &call))
 		return -EINVAL;
-	rc = ioasid_device_attach_space(idev, space);
-	ioasid_space_put(space);
+	rc = ioasid_device_attach_space(idev, call.space);
+	ioasid_space_put(call.space);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_attach, IOASID);
@@ -129,14 +262,12 @@ EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_attach, IOASID);
 static int ioasid_vfio_cache_coherent(struct ioasid_ctx *ctx)
 {
 	struct ioasid_coherency coherency = {};
-	struct ioasid_space *space;
-	unsigned int type;
+	struct ioasid_vfio_call call;
 
-	space = ioasid_vfio_space_get(ctx, &type);
-	if (!space)
+	if (!ioasid_vfio_call_get(ctx, &call))
 		return 0;
-	ioasid_space_coherency(space, &coherency);
-	ioasid_space_put(space);
+	ioasid_space_coherency(call.space, &coherency);
+	ioasid_space_put(call.space);
 	return !coherency.out_noncoherent_domains;
 }
 
@@ -155,12 +286,38 @@ static long ioasid_vfio_check_extension(struct ioasid_ctx *ctx,
 	return 0;
 }
 
+/* Reserve what each group of the container cannot use, or nothing. */
+static int ioasid_vfio_reserve_all(struct ioasid_ctx *ctx,
+				   struct ioasid_space *space)
+{
+	struct ioasid_vfio_group *vg, *undo;
+	int rc;
+
+	lockdep_assert_held(&ctx->vfio.lock);
+
+	list_for_each_entry(vg, &ctx->vfio.groups, link) {
+		rc = ioasid_vfio_reserve(space, vg);
+		if (rc)
+			goto err_undo;
+	}
+	return 0;
+
+err_undo:
+	list_for_each_entry(undo, &ctx->vfio.groups, link) {
+		if (undo == vg)
+			break;
+		ioasid_vfio_unreserve(space, undo);
+	}
+	return rc;
+}
+
 static int ioasid_vfio_set_iommu(struct ioasid_ctx *ctx, unsigned long type)
 {
 	struct ioasid_space *space;
+	int rc;
 
 	guard(mutex)(&ctx->vfio.lock);
-	if (!ctx->vfio.groups || ctx->vfio.space)
+	if (list_empty(&ctx->vfio.groups) || ctx->vfio.space)
 		return -EINVAL;
 	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
 		return -ENODEV;
@@ -168,43 +325,17 @@ static int ioasid_vfio_set_iommu(struct ioasid_ctx *ctx, unsigned long type)
 	space = ioasid_space_create(ctx, IOASID_ACCOUNT_MM_LOCKED, false);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
+	/* An empty IOASID: only memory can fail this. */
+	rc = ioasid_vfio_reserve_all(ctx, space);
+	if (rc) {
+		ioasid_object_abort(ctx, &space->obj);
+		return rc;
+	}
 	/* The container's long-term reference, besides the registry's. */
 	refcount_inc(&space->obj.users);
 	ioasid_object_publish(ctx, &space->obj);
 	ctx->vfio.space = space;
 	ctx->vfio.type = type;
-	return 0;
-}
-
-/**
- * struct ioasid_vfio_ranges - the usable IOVA ranges, as VFIO lists them
- * @ranges: The ranges
- * @n: How many @ranges holds
- * @cap: Room in @ranges
- */
-struct ioasid_vfio_ranges {
-	struct vfio_iova_range *ranges;
-	u32 n;
-	u32 cap;
-};
-
-static int ioasid_vfio_add_range(void *arg, unsigned long start,
-				 unsigned long last)
-{
-	struct ioasid_vfio_ranges *r = arg;
-	struct vfio_iova_range *grown;
-
-	if (r->n == r->cap) {
-		grown = krealloc_array(r->ranges, r->cap * 2 + 4,
-				       sizeof(*grown), IOASID_GFP);
-		if (!grown)
-			return -ENOMEM;
-		r->ranges = grown;
-		r->cap = r->cap * 2 + 4;
-	}
-	r->ranges[r->n++] = (struct vfio_iova_range) {
-		.start = start, .end = last,
-	};
 	return 0;
 }
 
@@ -217,19 +348,19 @@ static void *ioasid_vfio_info_caps(struct ioasid_space *space, size_t *size)
 {
 	struct vfio_iommu_type1_info_cap_iova_range *iova_cap;
 	struct vfio_iommu_type1_info_dma_avail *avail_cap;
-	struct ioasid_vfio_ranges r = {};
+	struct ioasid_iova_range *ranges;
 	size_t iova_size;
 	void *buf;
-	int rc;
+	u32 i, n;
 
-	rc = ioasid_space_walk_ranges(space, ioasid_vfio_add_range, &r);
-	if (rc)
-		goto out_free;
-	iova_size = ALIGN(struct_size(iova_cap, iova_ranges, r.n), 8);
+	ranges = ioasid_space_ranges(space, &n);
+	if (IS_ERR(ranges))
+		return ranges;
+	iova_size = ALIGN(struct_size(iova_cap, iova_ranges, n), 8);
 	*size = iova_size + ALIGN(sizeof(*avail_cap), 8);
 	buf = kzalloc(*size, IOASID_GFP);
 	if (!buf) {
-		rc = -ENOMEM;
+		buf = ERR_PTR(-ENOMEM);
 		goto out_free;
 	}
 
@@ -238,22 +369,23 @@ static void *ioasid_vfio_info_caps(struct ioasid_space *space, size_t *size)
 	iova_cap->header.version = 1;
 	iova_cap->header.next = sizeof(struct vfio_iommu_type1_info) +
 				iova_size;
-	iova_cap->nr_iovas = r.n;
-	memcpy(iova_cap->iova_ranges, r.ranges, r.n * sizeof(*r.ranges));
+	iova_cap->nr_iovas = n;
+	for (i = 0; i < n; i++)
+		iova_cap->iova_ranges[i] = (struct vfio_iova_range) {
+			.start = ranges[i].start, .end = ranges[i].last,
+		};
 
 	avail_cap = buf + iova_size;
 	avail_cap->header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
 	avail_cap->header.version = 1;
 	avail_cap->avail = U32_MAX;
-	kfree(r.ranges);
-	return buf;
-
 out_free:
-	kfree(r.ranges);
-	return ERR_PTR(rc);
+	kvfree(ranges);
+	return buf;
 }
 
-static int ioasid_vfio_get_info(struct ioasid_space *space, void __user *uarg)
+static int ioasid_vfio_get_info(struct ioasid_vfio_call *call,
+				void __user *uarg)
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
 	size_t capsz = offsetofend(struct vfio_iommu_type1_info, cap_offset);
@@ -272,9 +404,9 @@ static int ioasid_vfio_get_info(struct ioasid_space *space, void __user *uarg)
 		info.cap_offset = 0;
 	}
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
-	info.iova_pgsizes = ioasid_domains_pgsizes(space);
+	info.iova_pgsizes = call->pgsizes;
 
-	caps = ioasid_vfio_info_caps(space, &caps_size);
+	caps = ioasid_vfio_info_caps(call->space, &caps_size);
 	if (IS_ERR(caps))
 		return PTR_ERR(caps);
 	/* Too small for the capabilities: say how much is needed. */
@@ -291,14 +423,71 @@ static int ioasid_vfio_get_info(struct ioasid_space *space, void __user *uarg)
 	return rc;
 }
 
-static int ioasid_vfio_map_dma(struct ioasid_space *space, void __user *uarg)
+/*
+ * What a mapping's IOVA, size and user address align to: the smallest
+ * IOPTE every domain of the container has, or will have.
+ */
+static unsigned long ioasid_vfio_alignment(struct ioasid_vfio_call *call)
+{
+	return max(ioasid_domains_iova_alignment(call->space),
+		   1UL << __ffs64(call->pgsizes));
+}
+
+/*
+ * The file and offset behind @size bytes at @vaddr, if they lie in one
+ * mapping of a file's I/O memory (VM_IO or VM_PFNMAP), as VFIO's mmap of
+ * a BAR is; NULL otherwise.  The file has a reference for the caller.
+ */
+static struct file *ioasid_vfio_io_file(u64 vaddr, u64 size, u64 *offset)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct file *file = NULL;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, vaddr);
+	if (vma && vma->vm_file && (vma->vm_flags & (VM_IO | VM_PFNMAP)) &&
+	    size <= vma->vm_end - vaddr) {
+		*offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
+			  (vaddr - vma->vm_start);
+		file = get_file(vma->vm_file);
+	}
+	mmap_read_unlock(mm);
+	return file;
+}
+
+/*
+ * Memory that cannot be pinned may be a BAR a VMM mmapped from a VFIO
+ * device file, as QEMU maps every assigned device's BARs for peer to peer
+ * DMA: map the device memory behind it, revoked and restored with the
+ * device (see dmem.c), never the raw PFNs behind the VMA.  Any other I/O
+ * memory stays EFAULT.
+ */
+static int ioasid_vfio_map_bar(struct ioasid_vfio_call *call, u64 vaddr,
+			       u64 size, u32 flags, u64 *iova)
+{
+	struct file *file;
+	u64 offset, seq;
+	int rc;
+
+	file = ioasid_vfio_io_file(vaddr, size, &offset);
+	if (!file)
+		return -EFAULT;
+	rc = ioasid_space_map(call->space, file, offset, size, flags, iova,
+			      &seq);
+	fput(file);
+	/* Not device memory after all: what the pin said. */
+	return rc == -ENODEV ? -EFAULT : rc;
+}
+
+static int ioasid_vfio_map_dma(struct ioasid_vfio_call *call,
+			       void __user *uarg)
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
-	unsigned long align = ioasid_domains_iova_alignment(space);
+	unsigned long align = ioasid_vfio_alignment(call);
 	struct vfio_iommu_type1_dma_map map;
 	u32 flags = IOASID_MAP_FIXED_IOVA;
-	struct ioasid_pages *pages;
-	u64 iova, last;
+	u64 iova, last, seq;
 	int rc;
 
 	if (copy_from_user(&map, uarg, minsz))
@@ -315,26 +504,27 @@ static int ioasid_vfio_map_dma(struct ioasid_space *space, void __user *uarg)
 		return -EINVAL;
 	if (!map.size || (map.size | map.iova | map.vaddr) & (align - 1))
 		return -EINVAL;
+	/* Upstream type1 says EOVERFLOW for a range that wraps, since 6.18. */
 	if (check_add_overflow(map.iova, map.size - 1, &last) ||
 	    check_add_overflow(map.vaddr, map.size - 1, &last))
-		return -EINVAL;
+		return -EOVERFLOW;
 
 	iova = map.iova;
-	pages = ioasid_space_map(space, NULL, map.vaddr, map.size, flags, &iova);
-	if (IS_ERR(pages)) {
-		rc = PTR_ERR(pages);
-		/* type1 answers EINVAL for an IOVA it cannot use. */
-		return rc == -EADDRNOTAVAIL ? -EINVAL : rc;
-	}
-	return 0;
+	rc = ioasid_space_map(call->space, NULL, map.vaddr, map.size, flags,
+			      &iova, &seq);
+	if (rc == -EFAULT)
+		rc = ioasid_vfio_map_bar(call, map.vaddr, map.size, flags,
+					 &iova);
+	/* type1 answers EINVAL for an IOVA it cannot use. */
+	return rc == -EADDRNOTAVAIL ? -EINVAL : rc;
 }
 
-static int ioasid_vfio_unmap_dma(struct ioasid_space *space,
-				 unsigned int type, void __user *uarg)
+static int ioasid_vfio_unmap_dma(struct ioasid_vfio_call *call,
+				 void __user *uarg)
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
 	struct vfio_iommu_type1_dma_unmap __user *uunmap = uarg;
-	unsigned long align = ioasid_domains_iova_alignment(space);
+	unsigned long align = ioasid_vfio_alignment(call);
 	struct vfio_iommu_type1_dma_unmap unmap;
 	enum ioasid_unmap_rule rule = IOASID_UNMAP_VFIO_V1;
 	u64 last, unmapped;
@@ -351,19 +541,20 @@ static int ioasid_vfio_unmap_dma(struct ioasid_space *space,
 		if (unmap.iova || unmap.size)
 			return -EINVAL;
 		last = U64_MAX;
-	} else if (!unmap.size || unmap.size & (align - 1) ||
-		   check_add_overflow(unmap.iova, unmap.size - 1, &last)) {
+	} else if (!unmap.size || unmap.size & (align - 1)) {
 		return -EINVAL;
+	} else if (check_add_overflow(unmap.iova, unmap.size - 1, &last)) {
+		return -EOVERFLOW;
 	}
 	/* Unmapping cannot be undone: the answer must fit before it. */
 	if (put_user(unmap.size, &uunmap->size))
 		return -EFAULT;
 
 	/* v2 never cuts a mapping; with everything in range, neither does v1. */
-	if (type == VFIO_TYPE1v2_IOMMU ||
+	if (call->type == VFIO_TYPE1v2_IOMMU ||
 	    (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL))
 		rule = IOASID_UNMAP_EXACT;
-	rc = ioasid_space_unmap(space, unmap.iova, last, rule, &unmapped);
+	rc = ioasid_space_unmap(call->space, unmap.iova, last, rule, &unmapped);
 	/* An empty range is a success of size 0 for both. */
 	if (rc == -ENOENT)
 		rc = 0;
@@ -385,8 +576,7 @@ long ioasid_vfio_ioctl(struct ioasid_ctx *ctx, unsigned int cmd,
 		       unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
-	struct ioasid_space *space;
-	unsigned int type;
+	struct ioasid_vfio_call call;
 	long rc;
 
 	switch (cmd) {
@@ -406,20 +596,19 @@ long ioasid_vfio_ioctl(struct ioasid_ctx *ctx, unsigned int cmd,
 	}
 
 	/* A container without an IOMMU type answers EINVAL, as VFIO's. */
-	space = ioasid_vfio_space_get(ctx, &type);
-	if (!space)
+	if (!ioasid_vfio_call_get(ctx, &call))
 		return -EINVAL;
 	switch (cmd) {
 	case VFIO_IOMMU_GET_INFO:
-		rc = ioasid_vfio_get_info(space, uarg);
+		rc = ioasid_vfio_get_info(&call, uarg);
 		break;
 	case VFIO_IOMMU_MAP_DMA:
-		rc = ioasid_vfio_map_dma(space, uarg);
+		rc = ioasid_vfio_map_dma(&call, uarg);
 		break;
 	default:
-		rc = ioasid_vfio_unmap_dma(space, type, uarg);
+		rc = ioasid_vfio_unmap_dma(&call, uarg);
 	}
-	ioasid_space_put(space);
+	ioasid_space_put(call.space);
 	return rc;
 }
 
@@ -441,7 +630,8 @@ void ioasid_vfio_show_fdinfo(struct ioasid_ctx *ctx, struct seq_file *m)
 	else if (ctx->vfio.type == VFIO_TYPE1v2_IOMMU)
 		type = "type1v2";
 	seq_printf(m, "ioasid-vfio-container:\t%s\n", type);
-	seq_printf(m, "ioasid-vfio-groups:\t%u\n", ctx->vfio.groups);
+	seq_printf(m, "ioasid-vfio-groups:\t%zu\n",
+		   list_count_nodes(&ctx->vfio.groups));
 	if (ctx->vfio.space)
 		seq_printf(m, "ioasid-vfio-ioasid:\t%u\n",
 			   ctx->vfio.space->obj.id);

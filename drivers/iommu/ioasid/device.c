@@ -17,6 +17,22 @@
 MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
 
 /**
+ * ioasid_dev_has_iommu - whether an IOMMU driver translates a device
+ * @dev: The device
+ *
+ * A VFIO noiommu device has an IOMMU group but no IOMMU: nothing could
+ * confine its DMA.  Every IOMMU driver keeps DMA cache coherent when
+ * asked (IOMMU_CAP_CACHE_COHERENCY, IOMMU_CACHE); without a driver the
+ * answer is no.  iommufd refuses such devices by the same test.
+ *
+ * Return: true if an IOMMU driver has probed @dev.
+ */
+bool ioasid_dev_has_iommu(struct device *dev)
+{
+	return device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY);
+}
+
+/**
  * ioasid_device_bind - bind a device to a context
  * @ctx: The context
  * @dev: The device; its driver keeps it alive until unbind
@@ -38,6 +54,8 @@ struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 	struct ioasid_group *ig;
 	int rc;
 
+	if (!ioasid_dev_has_iommu(dev))
+		return ERR_PTR(-ENODEV);
 	group = iommu_group_get(dev);
 	if (!group)
 		return ERR_PTR(-ENODEV);

@@ -24,103 +24,16 @@
 
 #include "ioasid_private.h"
 
-/**
- * struct ioasid_reserved - an IOVA range no mapping may use
- * @node: The range, in &struct ioasid_space.reserved
- * @owner: What reserved it: a group (its reserved regions) or a domain
- *         (what lies outside its aperture); removed with its owner
- */
-struct ioasid_reserved {
-	struct interval_tree_node node;
-	void *owner;
-};
-
-/* Reserve [start, last] for @owner, unless a mapping already uses it. */
-static int ioasid_reserved_add(struct ioasid_space *space, void *owner,
-			       unsigned long start, unsigned long last)
-{
-	struct ioasid_reserved *r;
-
-	lockdep_assert_held_write(&space->lock);
-
-	if (interval_tree_iter_first(&space->mappings, start, last))
-		return -EADDRINUSE;
-	r = kzalloc(sizeof(*r), IOASID_GFP);
-	if (!r)
-		return -ENOMEM;
-	r->owner = owner;
-	r->node.start = start;
-	r->node.last = last;
-	interval_tree_insert(&r->node, &space->reserved);
-	return 0;
-}
-
-static void ioasid_reserved_remove(struct ioasid_space *space, void *owner)
-{
-	struct interval_tree_node *node, *next;
-	struct ioasid_reserved *r;
-
-	lockdep_assert_held_write(&space->lock);
-
-	for (node = interval_tree_iter_first(&space->reserved, 0, ULONG_MAX);
-	     node; node = next) {
-		next = interval_tree_iter_next(node, 0, ULONG_MAX);
-		r = container_of(node, struct ioasid_reserved, node);
-		if (r->owner != owner)
-			continue;
-		interval_tree_remove(node, &space->reserved);
-		kfree(r);
-	}
-}
-
-/*
- * Reserve the regions the group may not use for DMA: MSI windows and
- * regions the platform or its devices reserve.
- */
-static int ioasid_reserved_add_group(struct ioasid_space *space,
-				     struct ioasid_group *ig)
-{
-	struct iommu_resv_region *resv, *tmp;
-	LIST_HEAD(regions);
-	int rc;
-
-	/* On failure the list holds what was gathered before: free it too. */
-	rc = iommu_get_group_resv_regions(ig->group, &regions);
-	if (rc)
-		goto out_free;
-	list_for_each_entry(resv, &regions, list) {
-		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
-			continue;
-		rc = ioasid_reserved_add(space, ig, resv->start,
-					 resv->start + resv->length - 1);
-		if (rc)
-			break;
-	}
-	if (rc)
-		ioasid_reserved_remove(space, ig);
-out_free:
-	list_for_each_entry_safe(resv, tmp, &regions, list)
-		kfree(resv);
-	return rc;
-}
-
 /* Reserve what lies outside the domain's aperture. */
 static int ioasid_domain_reserve_aperture(struct ioasid_space *space,
 					  struct ioasid_domain *d)
 {
 	struct iommu_domain_geometry *geo = &d->domain->geometry;
-	int rc = 0;
 
 	if (!geo->force_aperture)
 		return 0;
-	if (geo->aperture_start)
-		rc = ioasid_reserved_add(space, d, 0, geo->aperture_start - 1);
-	if (!rc && geo->aperture_end != ULONG_MAX)
-		rc = ioasid_reserved_add(space, d, geo->aperture_end + 1,
-					 ULONG_MAX);
-	if (rc)
-		ioasid_reserved_remove(space, d);
-	return rc;
+	return ioasid_reserve_outside(space, d, geo->aperture_start,
+				      geo->aperture_end);
 }
 
 /*
@@ -129,7 +42,8 @@ static int ioasid_domain_reserve_aperture(struct ioasid_space *space,
  * runs are not synced to the IOMMU one by one: the caller syncs once for
  * all it mapped.  On failure nothing of @m is left in the domain.
  */
-static int ioasid_domain_map(struct ioasid_domain *d, struct ioasid_mapping *m)
+static int ioasid_domain_map(struct ioasid_space *space,
+			     struct ioasid_domain *d, struct ioasid_mapping *m)
 {
 	unsigned long npages = (m->node.last - m->node.start + 1) >> PAGE_SHIFT;
 	unsigned long end = m->pg_index + npages, index = m->pg_index;
@@ -137,6 +51,9 @@ static int ioasid_domain_map(struct ioasid_domain *d, struct ioasid_mapping *m)
 	unsigned long iova, n;
 	int rc;
 
+	/* Before the device can reach them: see coherency.c.  Not a BAR. */
+	if (!d->enforce_cc && !m->pages->dmem)
+		ioasid_nosnoop_map(space->ctx, m->pages, m->pg_index, npages);
 	for (run = ioasid_pages_find_run(m->pages, index); index < end; run++) {
 		n = min(run->index + run->npages, end) - index;
 		iova = m->node.start + ((index - m->pg_index) << PAGE_SHIFT);
@@ -146,6 +63,8 @@ static int ioasid_domain_map(struct ioasid_domain *d, struct ioasid_mapping *m)
 		if (rc)
 			goto err_unmap;
 		index += n;
+		/* Scattered 4 KiB pages make a run per page. */
+		cond_resched();
 	}
 	return 0;
 
@@ -177,9 +96,13 @@ static void ioasid_domain_unmap_list(struct ioasid_domain *d,
 	list_for_each_entry(m, list, free_link) {
 		if (m == stop)
 			break;
+		/* A revoked mapping of device memory is in no domain. */
+		if (ioasid_dmem_mapping_revoked(m))
+			continue;
 		iommu_unmap_fast(d->domain, m->node.start,
 				 ioasid_mapping_length(m), &gather);
 		unmapped = true;
+		cond_resched();
 	}
 	/* An empty gather is no range: drivers may flush all for it. */
 	if (unmapped)
@@ -187,11 +110,28 @@ static void ioasid_domain_unmap_list(struct ioasid_domain *d,
 }
 
 /*
+ * Sync [start, last] to the IOMMU.  A span of the whole 64-bit space has
+ * no size_t length: it is synced as two halves.
+ */
+static int ioasid_domain_sync(struct ioasid_domain *d, unsigned long start,
+			      unsigned long last)
+{
+	unsigned long half = 1UL << (BITS_PER_LONG - 1);
+	int rc;
+
+	if (last - start != ULONG_MAX)
+		return iommu_sync_map(d->domain, start, last - start + 1);
+	rc = iommu_sync_map(d->domain, 0, half);
+	return rc ?: iommu_sync_map(d->domain, half, half);
+}
+
+/*
  * Write the mappings of @list into one domain and sync them to the IOMMU
  * with one call, over the IOVA span they cover.  On failure none of them
  * is left in the domain.
  */
-static int ioasid_domain_map_list(struct ioasid_domain *d,
+static int ioasid_domain_map_list(struct ioasid_space *space,
+				  struct ioasid_domain *d,
 				  struct list_head *list)
 {
 	unsigned long start = ULONG_MAX, last = 0;
@@ -199,14 +139,14 @@ static int ioasid_domain_map_list(struct ioasid_domain *d,
 	int rc;
 
 	list_for_each_entry(m, list, free_link) {
-		rc = ioasid_domain_map(d, m);
+		rc = ioasid_domain_map(space, d, m);
 		if (rc)
 			goto err_unmap;
 		start = min(start, m->node.start);
 		last = max(last, m->node.last);
 		cond_resched();
 	}
-	rc = iommu_sync_map(d->domain, start, last - start + 1);
+	rc = ioasid_domain_sync(d, start, last);
 	if (!rc)
 		return 0;
 	m = NULL;
@@ -233,7 +173,7 @@ int ioasid_domains_map_list(struct ioasid_space *space, struct list_head *list)
 	lockdep_assert_held_write(&space->lock);
 
 	list_for_each_entry(d, &space->domains, link) {
-		rc = ioasid_domain_map_list(d, list);
+		rc = ioasid_domain_map_list(space, d, list);
 		if (rc)
 			goto err_undo;
 	}
@@ -324,7 +264,7 @@ unsigned long ioasid_domains_pgsizes(struct ioasid_space *space)
 static void ioasid_domain_free(struct ioasid_space *space,
 			       struct ioasid_domain *d)
 {
-	ioasid_reserved_remove(space, d);
+	ioasid_unreserve(space, d);
 	iommu_domain_free(d->domain);
 	kfree(d);
 }
@@ -431,16 +371,19 @@ static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
 	for (node = interval_tree_iter_first(&space->mappings, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		m = container_of(node, struct ioasid_mapping, node);
-		rc = ioasid_domain_map(d, m);
+		if (ioasid_dmem_mapping_revoked(m))
+			continue;
+		rc = ioasid_domain_map(space, d, m);
 		if (rc)
 			goto err_free;
 		if (start == ULONG_MAX)
 			start = node->start;
 		last = node->last;
+		cond_resched();
 	}
 	/* One sync for all: the mappings come in IOVA order. */
 	if (start <= last) {
-		rc = iommu_sync_map(d->domain, start, last - start + 1);
+		rc = ioasid_domain_sync(d, start, last);
 		if (rc)
 			goto err_free;
 	}
@@ -526,7 +469,7 @@ int ioasid_domains_attach_group(struct ioasid_space *space,
 		return -EMEDIUMTYPE;
 
 	down_write(&space->lock);
-	rc = ioasid_reserved_add_group(space, ig);
+	rc = ioasid_reserve_group(space, ig, ig->group);
 	if (rc)
 		goto out_unlock;
 	rc = ioasid_domains_attach_existing(space, ig, enforce_cc);
@@ -551,7 +494,7 @@ int ioasid_domains_attach_group(struct ioasid_space *space,
 	ig->domain = d;
 out_check:
 	if (rc)
-		ioasid_reserved_remove(space, ig);
+		ioasid_unreserve(space, ig);
 out_unlock:
 	up_write(&space->lock);
 	return rc;
@@ -570,7 +513,7 @@ void ioasid_domains_release_group(struct ioasid_space *space,
 				  struct ioasid_domain *d)
 {
 	down_write(&space->lock);
-	ioasid_reserved_remove(space, ig);
+	ioasid_unreserve(space, ig);
 	if (!--d->users) {
 		list_del(&d->link);
 		ioasid_ctx_remove_domain(ig->ctx, d);

@@ -13,7 +13,13 @@
  *     detach and unbind, so that a device's binding changes one call at a
  *     time.  The group lock is also held across the container calls of
  *     compat.c.
- *  2. ioasid_vfio::lock: the VFIO container state of a context
+ *     vfio_pci_core_device::memory_lock (vfio-pci, below the device set
+ *     lock) is held around the revoke and restore of a device's memory
+ *     (dmem.c); nothing of ours takes it.
+ *  2. ioasid_dmem::lock: the mappings of a device's memory and whether
+ *     they are revoked (dmem.c).  Taken before the IOASID's lock, by a
+ *     map of device memory and by revoke and restore.
+ *     ioasid_vfio::lock: the VFIO container state of a context
  *     (compat.c).  Never held across an attach: it only hands out a
  *     reference on the container's IOASID.
  *  3. ioasid_ctx::groups_lock: the context's table of IOMMU groups and
@@ -63,6 +69,8 @@
 
 struct device;
 struct file;
+struct ioasid_dmem;
+struct iommu_group;
 struct mm_struct;
 struct seq_file;
 struct user_struct;
@@ -70,7 +78,8 @@ struct user_struct;
 /**
  * struct ioasid_vfio - a context used as a VFIO container
  * @lock: Protects what follows
- * @groups: VFIO groups whose container the context is
+ * @groups: The &struct ioasid_vfio_group of each VFIO group whose
+ *          container the context is
  * @type: VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU once VFIO_SET_IOMMU is
  *        done, 0 before
  * @space: The container's IOASID, from VFIO_SET_IOMMU until the last
@@ -78,7 +87,7 @@ struct user_struct;
  */
 struct ioasid_vfio {
 	struct mutex lock; /* @groups, @type, @space */
-	unsigned int groups;
+	struct list_head groups;
 	unsigned int type;
 	struct ioasid_space *space;
 };
@@ -100,6 +109,14 @@ struct ioasid_vfio {
  * @kvm_hooks: The &struct ioasid_kvm_hook of every KVM instance that
  *             follows the context; each holds a reference on our file
  * @vfio: Its state as a VFIO container (compat.c)
+ * @nr_mappings: Mappings in its IOASIDs, bounded by the max_mappings
+ *               parameter
+ * @nosnoop_map_bytes: Bytes flushed from the CPU caches as they were
+ *                     mapped into a domain that lets no-snoop DMA through
+ * @nosnoop_unpin_bytes: Bytes of such mappings flushed as they were
+ *                       unpinned
+ * @dmem_mappings: Mappings of device memory in its IOASIDs
+ * @dmem_revoked: How many of them are revoked now
  *
  * The context lives exactly as long as the file: it is allocated at open
  * and freed at release, after every object it holds is destroyed.
@@ -113,6 +130,11 @@ struct ioasid_ctx {
 	unsigned int noncoherent_domains;
 	struct list_head kvm_hooks;
 	struct ioasid_vfio vfio;
+	atomic_long_t nr_mappings;
+	atomic64_t nosnoop_map_bytes;
+	atomic64_t nosnoop_unpin_bytes;
+	atomic_long_t dmem_mappings;
+	atomic_long_t dmem_revoked;
 };
 
 enum ioasid_object_type {
@@ -133,12 +155,15 @@ enum ioasid_object_type {
  *         a non-zero count (refcount_inc_not_zero()), so none appears on
  *         an object on its way out.
  * @shortterm: Calls using the object right now, each from a lookup with
- *             ioasid_object_get() to its ioasid_object_put().  Lookups
- *             take it under the xa_lock, so none starts once the object
- *             is unpublished.  Destroying an object that calls still use
- *             neither fails nor waits: the last of them destroys it, so
- *             that an IOASID_DESTROY racing with another call on the same
- *             object is not refused for it, nor held up by it.
+ *             ioasid_object_get() to its ioasid_object_put(), plus one
+ *             for the publication itself, which whoever unpublishes the
+ *             object drops.  Lookups take it under the xa_lock, so none
+ *             starts once the object is unpublished, and the count
+ *             reaches zero once only: that put destroys the object.
+ *             Destroying an object that calls still use neither fails
+ *             nor waits: the last of them destroys it, so that an
+ *             IOASID_DESTROY racing with another call on the same object
+ *             is not refused for it, nor held up by it.
  * @type: What the object is; fixed at allocation.
  * @id: Its id within the context; fixed at allocation.
  */
@@ -171,6 +196,7 @@ void ioasid_object_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 					enum ioasid_object_type type);
+void ioasid_object_hold(struct ioasid_object *obj);
 void ioasid_object_put(struct ioasid_object *obj);
 bool ioasid_object_use(struct ioasid_object *obj);
 void ioasid_object_unuse(struct ioasid_object *obj);
@@ -217,8 +243,15 @@ enum ioasid_account {
  * @account: The count charged
  * @user: The user charged, with a reference, for IOASID_ACCOUNT_USER
  * @mm: The mm charged, grabbed, for the other two
- * @file: For a file's pages, the file, with a reference; its folios are
- *        pinned once each, not once per page
+ * @dmem: For device memory, its export, with a reference; such pages are
+ *        neither pinned nor charged, and @account, @user, @mm, @file and
+ *        @nosnoop_ctx are unused
+ * @file: For a file's pages, the file, with a reference (and, when
+ *        @writable, held as a writable mapping); its folios are pinned
+ *        once each, not once per page
+ * @nosnoop_ctx: The context that mapped the pages into a domain that lets
+ *               no-snoop DMA through, which counts their flush at unpin;
+ *               NULL while no such domain has
  * @nruns: Number of valid @runs
  * @runs_cap: Room in @runs
  * @runs: The pages as PFN runs, in page order
@@ -234,7 +267,9 @@ struct ioasid_pages {
 	enum ioasid_account account;
 	struct user_struct *user;
 	struct mm_struct *mm;
+	struct ioasid_dmem *dmem;
 	struct file *file;
+	struct ioasid_ctx *nosnoop_ctx;
 	unsigned long nruns;
 	unsigned long runs_cap;
 	struct ioasid_pfn_run *runs;
@@ -244,11 +279,16 @@ struct ioasid_pages {
 struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 					   unsigned long npages, bool writable,
 					   enum ioasid_account account);
+bool ioasid_file_is_memory(struct file *file);
 int ioasid_file_check(struct file *file, bool writable);
 int ioasid_file_check_range(struct file *file, u64 offset, u64 length);
 struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
 					   unsigned long npages, bool writable,
 					   enum ioasid_account account);
+struct ioasid_pages *ioasid_pages_alloc_dmem(struct ioasid_dmem *dmem,
+					     unsigned long pfn,
+					     unsigned long npages,
+					     bool writable);
 void ioasid_pages_put(struct ioasid_pages *pages);
 struct ioasid_pfn_run *ioasid_pages_find_run(struct ioasid_pages *pages,
 					     unsigned long index);
@@ -259,6 +299,10 @@ struct ioasid_pfn_run *ioasid_pages_find_run(struct ioasid_pages *pages,
  * @pages: The pinned memory, with a reference
  * @pg_index: Index in @pages of the page mapped at the first IOVA
  * @prot: IOMMU_READ and/or IOMMU_WRITE
+ * @seq: Its number in the IOASID, given when it is placed and never given
+ *       again, so that undoing a map finds this mapping and not one that
+ *       another thread put at the same IOVA since
+ * @dmem: For device memory, its entry on the export (dmem.c); else NULL
  * @free_link: On the list of mappings an unmap releases
  */
 struct ioasid_mapping {
@@ -266,18 +310,23 @@ struct ioasid_mapping {
 	struct ioasid_pages *pages;
 	unsigned long pg_index;
 	int prot;
+	u64 seq;
+	struct ioasid_dmem_mapping *dmem;
 	struct list_head free_link;
 };
 
 /**
  * struct ioasid_space - an IOASID: one I/O address space of a context
  * @obj: Registry entry; @obj.id is the IOASID number user space sees
+ * @ctx: The context; it outlives its IOASIDs
  * @account: The RLIMIT_MEMLOCK count its pinned pages charge
  * @require_coherent: IOASID_ALLOC_REQUIRE_COHERENCY: every domain must
  *                    block no-snoop DMA
- * @lock: Protects @mappings and @reserved.  Taken for writing by map and
- *        unmap, which therefore change the IOASID one at a time; pinning
- *        happens before it is taken, so that map calls pin in parallel.
+ * @lock: Protects @mappings, @mapping_seq and @reserved.  Taken for
+ *        writing by map and unmap, which therefore change the IOASID one
+ *        at a time; pinning happens before it is taken, so that map calls
+ *        pin in parallel.
+ * @mapping_seq: The @seq of the mapping placed last
  * @mappings: Every mapping, by IOVA
  * @reserved: IOVA ranges no mapping may use: reserved regions of the
  *            attached devices and what lies outside their apertures
@@ -288,9 +337,11 @@ struct ioasid_mapping {
  */
 struct ioasid_space {
 	struct ioasid_object obj;
+	struct ioasid_ctx *ctx;
 	enum ioasid_account account;
 	bool require_coherent;
 	struct rw_semaphore lock;
+	u64 mapping_seq;
 	struct rb_root_cached mappings;
 	struct rb_root_cached reserved;
 	struct list_head domains;
@@ -361,11 +412,18 @@ struct ioasid_device {
 	struct ioasid_space *space;
 };
 
+bool ioasid_dev_has_iommu(struct device *dev);
 int ioasid_device_attach_space(struct ioasid_device *idev,
 			       struct ioasid_space *space);
 int ioasid_device_info_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_domain_probe(struct device *dev, u64 *pgsizes, u64 *start,
 			u64 *last);
+
+void ioasid_unreserve(struct ioasid_space *space, void *owner);
+int ioasid_reserve_group(struct ioasid_space *space, void *owner,
+			 struct iommu_group *group);
+int ioasid_reserve_outside(struct ioasid_space *space, void *owner,
+			   unsigned long start, unsigned long last);
 
 int ioasid_domains_attach_group(struct ioasid_space *space,
 				struct ioasid_group *ig, struct device *dev);
@@ -387,8 +445,13 @@ void ioasid_ctx_remove_domain(struct ioasid_ctx *ctx, struct ioasid_domain *d);
 void ioasid_ctx_coherency(struct ioasid_ctx *ctx, u32 *domains,
 			  u32 *noncoherent);
 int ioasid_coherency_ioctl(struct ioasid_ucmd *ucmd);
+void ioasid_nosnoop_map(struct ioasid_ctx *ctx, struct ioasid_pages *pages,
+			unsigned long index, unsigned long npages);
+void ioasid_nosnoop_unpin(struct ioasid_pages *pages);
+void ioasid_coherency_show_fdinfo(struct ioasid_ctx *ctx, struct seq_file *m);
 
 struct ioasid_coherency;
+struct ioasid_iova_range;
 
 /**
  * enum ioasid_unmap_rule - which mappings an unmap of a range removes
@@ -414,9 +477,8 @@ int ioasid_check_range(u64 start, u64 length, unsigned long *last);
 struct ioasid_pages *ioasid_space_pin(struct ioasid_space *space,
 				      struct file *file, u64 addr, u64 length,
 				      u32 flags);
-struct ioasid_pages *ioasid_space_map(struct ioasid_space *space,
-				      struct file *file, u64 addr, u64 length,
-				      u32 flags, u64 *iova);
+int ioasid_space_map(struct ioasid_space *space, struct file *file, u64 addr,
+		     u64 length, u32 flags, u64 *iova, u64 *seq);
 struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
 					    unsigned long pg_index,
 					    unsigned long npages, int prot);
@@ -434,15 +496,12 @@ int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 			    unsigned long last, struct list_head *freed,
 			    u64 *unmapped);
 void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
-				 struct ioasid_pages *pages);
+				 u64 seq);
 int ioasid_space_unmap(struct ioasid_space *space, unsigned long iova,
 		       unsigned long last, enum ioasid_unmap_rule rule,
 		       u64 *unmapped);
-/* Called for each usable IOVA range [start, last] of an IOASID. */
-typedef int (*ioasid_range_fn_t)(void *arg, unsigned long start,
-			       unsigned long last);
-int ioasid_space_walk_ranges(struct ioasid_space *space, ioasid_range_fn_t fn,
-			     void *arg);
+struct ioasid_iova_range *ioasid_space_ranges(struct ioasid_space *space,
+					      u32 *n);
 void ioasid_space_coherency(struct ioasid_space *space,
 			    struct ioasid_coherency *cmd);
 int ioasid_space_alloc_ioctl(struct ioasid_ucmd *ucmd);
@@ -452,6 +511,18 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_vec_ioctl(struct ioasid_ucmd *ucmd);
+
+struct ioasid_dmem_mapping;
+void ioasid_dmem_put(struct ioasid_dmem *dmem);
+struct ioasid_pages *ioasid_pages_get_dmem(struct file *file, u64 offset,
+					   unsigned long npages, bool writable);
+int ioasid_dmem_insert(struct ioasid_space *space, struct ioasid_mapping *m,
+		       bool fixed, unsigned long hint, u64 *iova, u64 *seq);
+void ioasid_dmem_mapping_removed(struct ioasid_mapping *m);
+void ioasid_dmem_mapping_restored(struct ioasid_mapping *m);
+void ioasid_dmem_mapping_free(struct ioasid_mapping *m);
+bool ioasid_dmem_mapping_revoked(struct ioasid_mapping *m);
+void ioasid_dmem_show_fdinfo(struct ioasid_ctx *ctx, struct seq_file *m);
 
 void ioasid_vfio_init(struct ioasid_ctx *ctx);
 void ioasid_vfio_destroy(struct ioasid_ctx *ctx);

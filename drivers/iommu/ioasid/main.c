@@ -79,6 +79,9 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	cmd->caps = IOASID_CAP_COHERENCY | IOASID_CAP_DEVICE_INFO |
 		    IOASID_CAP_MAP_FILE | IOASID_CAP_VEC;
+	/* VFIO exports device memory only then. */
+	if (IS_ENABLED(CONFIG_VFIO_IOASID))
+		cmd->caps |= IOASID_CAP_MAP_DEVICE_MEMORY;
 	/* VFIO takes an ioasid file as a group's container only then. */
 	if (IS_ENABLED(CONFIG_VFIO_GROUP) && IS_ENABLED(CONFIG_VFIO_IOASID))
 		cmd->caps |= IOASID_CAP_VFIO_CONTAINER;
@@ -203,6 +206,8 @@ EXPORT_SYMBOL_NS_GPL(ioasid_ctx_from_file, IOASID);
 
 static void ioasid_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 {
+	ioasid_coherency_show_fdinfo(filp->private_data, m);
+	ioasid_dmem_show_fdinfo(filp->private_data, m);
 	ioasid_vfio_show_fdinfo(filp->private_data, m);
 }
 

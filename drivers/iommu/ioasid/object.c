@@ -48,7 +48,8 @@ struct ioasid_object *ioasid_object_alloc(struct ioasid_ctx *ctx, size_t size,
 		return ERR_PTR(-ENOMEM);
 	obj->type = type;
 	refcount_set(&obj->users, 1);
-	atomic_set(&obj->shortterm, 0);
+	/* The publication's own reference, see struct ioasid_object. */
+	atomic_set(&obj->shortterm, 1);
 	rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
 		      IOASID_GFP);
 	if (rc) {
@@ -109,22 +110,40 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 }
 
 /**
- * ioasid_object_put - drop a reference taken by ioasid_object_get()
+ * ioasid_object_hold - take a call-length reference without a lookup
+ * @obj: An object the caller holds a long-term reference on
+ *
+ * A long-term user keeps the object published, so its short-term count
+ * still holds the publication's reference and cannot be zero: this never
+ * brings back an object on its way out.  Released with
+ * ioasid_object_put().
+ */
+void ioasid_object_hold(struct ioasid_object *obj)
+{
+	atomic_inc(&obj->shortterm);
+}
+
+/**
+ * ioasid_object_put - drop a call-length reference
  * @obj: The object
  *
- * The last reference to an object that was unpublished (destroyed while
- * calls used it) destroys it, so that destruction never waits for a call
- * that user space can keep blocked.  Context: process context, with no
- * lock of the object's held: it may sleep.
+ * The count only reaches zero once the object is unpublished, and then
+ * exactly once: whoever drops it there destroys the object, without
+ * looking at it again before.  So destruction never waits for a call that
+ * user space can keep blocked.
+ *
+ * Context: process context, with no lock of the object's held: it may
+ * sleep.
  */
 void ioasid_object_put(struct ioasid_object *obj)
 {
-	if (!atomic_dec_and_test(&obj->shortterm))
-		return;
-	if (!refcount_read(&obj->users))
+	if (atomic_dec_and_test(&obj->shortterm))
 		ioasid_object_destroy(obj);
 	else
-		/* ioasid_object_remove() may be waiting for this. */
+		/*
+		 * ioasid_object_remove() may be waiting for this.  The address
+		 * is only hashed: the object may be gone already.
+		 */
 		wake_up_var(&obj->shortterm);
 }
 
@@ -163,33 +182,27 @@ void ioasid_object_unuse(struct ioasid_object *obj)
 void ioasid_object_remove(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
 	xa_erase(&ctx->objects, obj->id);
+	/* Only the publication's reference left: no call uses it. */
 	while (!wait_var_event_timeout(&obj->shortterm,
-				       !atomic_read(&obj->shortterm), 30 * HZ))
+				       atomic_read(&obj->shortterm) == 1,
+				       30 * HZ))
 		pr_warn_once("ioasid: object %u still in use after 30 s\n",
 			     obj->id);
 }
 
 /*
  * Unpublish @obj if the context holds its only long-term reference.  The
- * caller then holds a call-length reference on it, and its
- * ioasid_object_put() destroys the object unless calls still use it.
+ * caller then owns the publication's reference and drops it with
+ * ioasid_object_put(), which destroys the object unless calls still use
+ * it; the last of those destroys it then.
  */
 static bool ioasid_object_unpublish(struct ioasid_ctx *ctx,
 				    struct ioasid_object *obj)
 {
 	lockdep_assert_held(&ctx->objects.xa_lock);
 
-	/*
-	 * The caller's own call-length reference, taken before the users
-	 * count can reach zero, so that the object is destroyed exactly once:
-	 * by the caller's ioasid_object_put(), or by the last call using it.
-	 */
-	atomic_inc(&obj->shortterm);
-	if (!refcount_dec_if_one(&obj->users)) {
-		if (atomic_dec_and_test(&obj->shortterm))
-			wake_up_var(&obj->shortterm);
+	if (!refcount_dec_if_one(&obj->users))
 		return false;
-	}
 	__xa_erase(&ctx->objects, obj->id);
 	return true;
 }

@@ -211,6 +211,8 @@ static void ioasid_pages_unpin(struct ioasid_pages *pages)
 			unpin_user_page_range_dirty_lock(pfn_to_page(run->pfn),
 							 run->npages,
 							 pages->writable);
+		/* Scattered 4 KiB pages make a run per page. */
+		cond_resched();
 	}
 }
 
@@ -266,6 +268,12 @@ static long ioasid_pin_file_batch(struct ioasid_pages *pages,
 	nr = memfd_pin_folios(file, offset + done * PAGE_SIZE,
 			      offset + pages->npages * PAGE_SIZE - 1, batch,
 			      len, &first);
+	/*
+	 * The range was checked against the size at the call: EINVAL means
+	 * the file was truncated since, and shmem has no page past its end.
+	 */
+	if (nr == -EINVAL)
+		return -ENXIO;
 	if (nr <= 0)
 		return nr ? nr : -EFAULT;
 	/* The folios are contiguous in the file, from @first bytes in. */
@@ -340,12 +348,17 @@ static void ioasid_pages_free(struct ioasid_pages *pages)
 {
 	if (pages->runs != &pages->first_run)
 		kvfree(pages->runs);
-	if (pages->account == IOASID_ACCOUNT_USER)
+	if (pages->dmem)
+		ioasid_dmem_put(pages->dmem);
+	else if (pages->account == IOASID_ACCOUNT_USER)
 		free_uid(pages->user);
 	else
 		mmdrop(pages->mm);
-	if (pages->file)
+	if (pages->file) {
+		if (pages->writable)
+			mapping_unmap_writable(pages->file->f_mapping);
 		fput(pages->file);
+	}
 	kfree(pages);
 }
 
@@ -429,6 +442,18 @@ static unsigned int ioasid_file_seals(struct file *file)
 }
 
 /**
+ * ioasid_file_is_memory - whether a file's pages can be pinned
+ * @file: A file user space named
+ *
+ * Return: true for shmem and hugetlbfs files, whose pages
+ * memfd_pin_folios() pins; other files are looked up as device memory.
+ */
+bool ioasid_file_is_memory(struct file *file)
+{
+	return shmem_file(file) || is_file_hugepages(file);
+}
+
+/**
  * ioasid_file_check - may this file's pages be pinned for devices?
  * @file: The file user space named
  * @writable: Whether devices are to write it
@@ -442,7 +467,7 @@ static unsigned int ioasid_file_seals(struct file *file)
  */
 int ioasid_file_check(struct file *file, bool writable)
 {
-	if (!shmem_file(file) && !is_file_hugepages(file))
+	if (!ioasid_file_is_memory(file))
 		return -ENODEV;
 	if (!(file->f_mode & FMODE_READ) ||
 	    (writable && !(file->f_mode & FMODE_WRITE)))
@@ -484,10 +509,12 @@ int ioasid_file_check_range(struct file *file, u64 offset, u64 length)
  * @account: Which RLIMIT_MEMLOCK count to charge
  *
  * The pages keep a reference on @file, so that its folios stay what they
- * are for as long as they are pinned.
+ * are for as long as they are pinned, and for @writable hold it writable
+ * as a shared writable mmap would.
  *
  * Return: the pinned pages with one reference, or an ERR_PTR: -ENOMEM
- * past RLIMIT_MEMLOCK or when the file has no memory for a hole.
+ * past RLIMIT_MEMLOCK or when the file has no memory for a hole, -EPERM
+ * for @writable when the file is sealed against writes.
  */
 struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
 					   unsigned long npages, bool writable,
@@ -499,12 +526,60 @@ struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
 	pages = ioasid_pages_alloc(npages, writable, account);
 	if (IS_ERR(pages))
 		return pages;
+	/*
+	 * A device that may write the file holds it as a writable shared
+	 * mmap does, so that F_SEAL_WRITE cannot be added from before the
+	 * pin until the unmap: -EPERM if the seal is there already.
+	 */
+	if (writable) {
+		rc = mapping_map_writable(file->f_mapping);
+		if (rc) {
+			ioasid_pages_abort(pages);
+			return ERR_PTR(rc);
+		}
+	}
+	/* Before pinning: a failed pin unpins what it did by folio too. */
+	pages->file = get_file(file);
 	rc = ioasid_pages_pin(pages, file, offset);
 	if (rc) {
 		ioasid_pages_abort(pages);
 		return ERR_PTR(rc);
 	}
-	pages->file = get_file(file);
+	return pages;
+}
+
+/**
+ * ioasid_pages_alloc_dmem - pages for a range of device memory
+ * @dmem: Its export, whose reference the pages take over on success
+ * @pfn: The first page frame of the range
+ * @npages: Pages in the range
+ * @writable: Whether devices may write it
+ *
+ * Device memory is one physically contiguous run, neither pinned nor
+ * charged: the export says while it may be reached.
+ *
+ * Return: the pages with one reference, or ERR_PTR(-ENOMEM).
+ */
+struct ioasid_pages *ioasid_pages_alloc_dmem(struct ioasid_dmem *dmem,
+					     unsigned long pfn,
+					     unsigned long npages,
+					     bool writable)
+{
+	struct ioasid_pages *pages;
+
+	pages = kzalloc(sizeof(*pages), IOASID_GFP);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&pages->kref);
+	pages->npages = npages;
+	pages->writable = writable;
+	pages->dmem = dmem;
+	pages->first_run = (struct ioasid_pfn_run) {
+		.index = 0, .pfn = pfn, .npages = npages,
+	};
+	pages->runs = &pages->first_run;
+	pages->runs_cap = 1;
+	pages->nruns = 1;
 	return pages;
 }
 
@@ -513,8 +588,11 @@ static void ioasid_pages_release(struct kref *kref)
 	struct ioasid_pages *pages = container_of(kref, struct ioasid_pages,
 						  kref);
 
-	ioasid_pages_unpin(pages);
-	ioasid_pages_uncharge(pages);
+	if (!pages->dmem) {
+		ioasid_nosnoop_unpin(pages);
+		ioasid_pages_unpin(pages);
+		ioasid_pages_uncharge(pages);
+	}
 	ioasid_pages_free(pages);
 }
 

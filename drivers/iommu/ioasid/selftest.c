@@ -318,9 +318,12 @@ static void mock_iotlb_sync(struct iommu_domain *domain,
 	atomic64_inc(&to_mock_domain(domain)->iotlb_syncs);
 }
 
+/* A sync of no bytes is a caller's bug: a real IOMMU syncs nothing. */
 static int mock_iotlb_sync_map(struct iommu_domain *domain, unsigned long iova,
 			       size_t size)
 {
+	if (!size)
+		return -EINVAL;
 	atomic64_inc(&to_mock_domain(domain)->map_syncs);
 	return 0;
 }

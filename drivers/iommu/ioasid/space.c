@@ -10,6 +10,7 @@
 #include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/log2.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 
 #include <uapi/linux/ioasid.h>
@@ -36,6 +37,7 @@ struct ioasid_space *ioasid_space_create(struct ioasid_ctx *ctx,
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
 	space = container_of(obj, struct ioasid_space, obj);
+	space->ctx = ctx;
 	space->account = account;
 	space->require_coherent = require_coherent;
 	init_rwsem(&space->lock);
@@ -80,18 +82,62 @@ static struct ioasid_mapping *to_mapping(struct interval_tree_node *node)
 	return node ? container_of(node, struct ioasid_mapping, node) : NULL;
 }
 
-/* Remove every mapping and return its pages; the IOASID is unused. */
+/*
+ * Mappings are counted per context as they enter and leave an IOASID's
+ * tree: a copy pins nothing new and charges no RLIMIT_MEMLOCK, so the
+ * count is what bounds them.
+ */
+static unsigned long max_mappings = 1UL << 22;
+module_param(max_mappings, ulong, 0644);
+MODULE_PARM_DESC(max_mappings,
+		 "Most mappings one /dev/ioasid context may hold (default 4194304)");
+
+static int ioasid_mapping_insert(struct ioasid_space *space,
+				 struct ioasid_mapping *m)
+{
+	atomic_long_t *count = &space->ctx->nr_mappings;
+
+	if (atomic_long_inc_return(count) > READ_ONCE(max_mappings)) {
+		atomic_long_dec(count);
+		return -ENOSPC;
+	}
+	interval_tree_insert(&m->node, &space->mappings);
+	return 0;
+}
+
+static void ioasid_mapping_remove(struct ioasid_space *space,
+				  struct ioasid_mapping *m)
+{
+	interval_tree_remove(&m->node, &space->mappings);
+	atomic_long_dec(&space->ctx->nr_mappings);
+	if (m->dmem)
+		ioasid_dmem_mapping_removed(m);
+}
+
+/*
+ * Remove every mapping and return its pages.  No call uses the IOASID any
+ * more, but the export of device memory it maps may still revoke or
+ * restore its mappings until they are off the export: take the lock.
+ */
 static void ioasid_space_unmap_all(struct ioasid_space *space)
 {
 	struct interval_tree_node *node;
-	struct ioasid_mapping *m;
+	struct ioasid_mapping *m, *tmp;
+	LIST_HEAD(freed);
 
+	down_write(&space->lock);
 	while ((node = interval_tree_iter_first(&space->mappings, 0,
 						ULONG_MAX))) {
 		m = to_mapping(node);
-		interval_tree_remove(node, &space->mappings);
-		ioasid_pages_put(m->pages);
-		kfree(m);
+		ioasid_mapping_remove(space, m);
+		list_add_tail(&m->free_link, &freed);
+		cond_resched();
+	}
+	up_write(&space->lock);
+
+	list_for_each_entry_safe(m, tmp, &freed, free_link) {
+		ioasid_mapping_free(m);
+		cond_resched();
 	}
 }
 
@@ -232,6 +278,9 @@ struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
 		return NULL;
 	m->pages = pages;
 	m->pg_index = pg_index;
+	/* A BAR is not cacheable memory. */
+	if (pages->dmem)
+		prot = (prot & ~IOMMU_CACHE) | IOMMU_MMIO;
 	m->prot = prot;
 	/* Only the length matters until ioasid_space_place() places it. */
 	m->node.last = (npages << PAGE_SHIFT) - 1;
@@ -244,8 +293,17 @@ struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
  */
 void ioasid_mapping_free(struct ioasid_mapping *m)
 {
+	if (m->dmem)
+		ioasid_dmem_mapping_free(m);
 	ioasid_pages_put(m->pages);
 	kfree(m);
+}
+
+/* Back to the unplaced form ioasid_mapping_alloc() gave. */
+static void ioasid_space_unplace_range(struct ioasid_mapping *m)
+{
+	m->node.last -= m->node.start;
+	m->node.start = 0;
 }
 
 /**
@@ -256,7 +314,8 @@ void ioasid_mapping_free(struct ioasid_mapping *m)
  * @hint: The user address, file offset or source IOVA of the memory
  * @iova: The IOVA, in for @fixed, out otherwise
  *
- * Return: 0, or -EEXIST, -EADDRNOTAVAIL or -ENOSPC with nothing changed.
+ * Return: 0, or -EEXIST, -EADDRNOTAVAIL or -ENOSPC (no room, or the
+ * context holds max_mappings) with nothing changed.
  */
 int ioasid_space_place(struct ioasid_space *space, struct ioasid_mapping *m,
 		       bool fixed, unsigned long hint, u64 *iova)
@@ -276,7 +335,12 @@ int ioasid_space_place(struct ioasid_space *space, struct ioasid_mapping *m,
 	if (fixed)
 		m->node.start = *iova;
 	m->node.last = m->node.start + length - 1;
-	interval_tree_insert(&m->node, &space->mappings);
+	rc = ioasid_mapping_insert(space, m);
+	if (rc) {
+		ioasid_space_unplace_range(m);
+		return rc;
+	}
+	m->seq = ++space->mapping_seq;
 	*iova = m->node.start;
 	return 0;
 }
@@ -290,10 +354,8 @@ void ioasid_space_unplace(struct ioasid_space *space, struct ioasid_mapping *m)
 {
 	lockdep_assert_held_write(&space->lock);
 
-	interval_tree_remove(&m->node, &space->mappings);
-	/* Back to the unplaced form ioasid_mapping_alloc() gave. */
-	m->node.last -= m->node.start;
-	m->node.start = 0;
+	ioasid_mapping_remove(space, m);
+	ioasid_space_unplace_range(m);
 }
 
 /* Place a mapping and write it into the IOASID's domains. */
@@ -313,14 +375,14 @@ static int ioasid_space_insert(struct ioasid_space *space,
 }
 
 /*
- * Insert a mapping of @npages of @pages from @pg_index.  Takes over the
- * caller's reference on @pages on success.
+ * Insert a mapping of @npages of @pages from @pg_index; its number goes
+ * to @seq.  Takes over the caller's reference on @pages on success.
  */
 static int ioasid_space_add_mapping(struct ioasid_space *space,
 				    struct ioasid_pages *pages,
 				    unsigned long pg_index,
 				    unsigned long npages, int prot, bool fixed,
-				    unsigned long hint, u64 *iova)
+				    unsigned long hint, u64 *iova, u64 *seq)
 {
 	struct ioasid_mapping *m;
 	int rc;
@@ -328,38 +390,46 @@ static int ioasid_space_add_mapping(struct ioasid_space *space,
 	m = ioasid_mapping_alloc(pages, pg_index, npages, prot);
 	if (!m)
 		return -ENOMEM;
-	down_write(&space->lock);
-	rc = ioasid_space_insert(space, m, fixed, hint, iova);
-	up_write(&space->lock);
+	if (pages->dmem) {
+		rc = ioasid_dmem_insert(space, m, fixed, hint, iova, seq);
+	} else {
+		down_write(&space->lock);
+		rc = ioasid_space_insert(space, m, fixed, hint, iova);
+		*seq = m->seq;
+		up_write(&space->lock);
+	}
 	if (rc)
 		kfree(m);
 	return rc;
 }
 
-/*
- * Undo ioasid_space_add_mapping() when user space could not be told the
- * IOVA.  It may already be gone: another thread may have unmapped all.
+/**
+ * ioasid_space_remove_mapping - undo a map that user space was not told of
+ * @space: The IOASID
+ * @iova: The IOVA of the mapping
+ * @seq: Its number, from the map
+ *
+ * The mapping may already be gone: another thread may have unmapped it,
+ * and mapped something else at @iova, which stays.
  */
 void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
-				 struct ioasid_pages *pages)
+				 u64 seq)
 {
 	struct ioasid_mapping *m;
 	LIST_HEAD(freed);
 
 	down_write(&space->lock);
 	m = to_mapping(interval_tree_iter_first(&space->mappings, iova, iova));
-	if (m && m->node.start == iova && m->pages == pages) {
-		interval_tree_remove(&m->node, &space->mappings);
+	if (m && m->seq == seq) {
+		ioasid_mapping_remove(space, m);
 		list_add(&m->free_link, &freed);
 		ioasid_domains_unmap(space, &freed);
 	} else {
 		m = NULL;
 	}
 	up_write(&space->lock);
-	if (m) {
-		ioasid_pages_put(m->pages);
-		kfree(m);
-	}
+	if (m)
+		ioasid_mapping_free(m);
 }
 
 /**
@@ -439,6 +509,9 @@ struct ioasid_pages *ioasid_space_pin(struct ioasid_space *space,
 {
 	bool writable = flags & IOASID_MAP_WRITE;
 
+	if (file && !ioasid_file_is_memory(file))
+		return ioasid_pages_get_dmem(file, addr, length >> PAGE_SHIFT,
+					     writable);
 	if (file)
 		return ioasid_pages_get_file(file, addr, length >> PAGE_SHIFT,
 					     writable, space->account);
@@ -455,35 +528,33 @@ struct ioasid_pages *ioasid_space_pin(struct ioasid_space *space,
  * @flags: IOASID_MAP_* flags, checked
  * @iova: The IOVA for IOASID_MAP_FIXED_IOVA, page aligned; else output:
  *        the IOVA the kernel chose
+ * @seq: Output: the mapping's number, for ioasid_space_remove_mapping()
+ *       if the caller must undo it
  *
- * Return: the pinned pages, which the new mapping holds (for
- * ioasid_space_remove_mapping() if the caller must undo it), or an
- * ERR_PTR: -EEXIST or -EADDRNOTAVAIL for a fixed IOVA that is taken or
+ * Return: 0, -EEXIST or -EADDRNOTAVAIL for a fixed IOVA that is taken or
  * reserved, -ENOSPC for no room, -EFAULT for memory that is not mapped
  * (or not writable), -ENOMEM past RLIMIT_MEMLOCK; nothing changes on
  * error.
  */
-struct ioasid_pages *ioasid_space_map(struct ioasid_space *space,
-				      struct file *file, u64 addr, u64 length,
-				      u32 flags, u64 *iova)
+int ioasid_space_map(struct ioasid_space *space, struct file *file, u64 addr,
+		     u64 length, u32 flags, u64 *iova, u64 *seq)
 {
 	struct ioasid_pages *pages;
 	int rc;
 
 	rc = ioasid_space_precheck_iova(space, flags, *iova, length);
 	if (rc)
-		return ERR_PTR(rc);
+		return rc;
 	pages = ioasid_space_pin(space, file, addr, length, flags);
 	if (IS_ERR(pages))
-		return pages;
+		return PTR_ERR(pages);
 	rc = ioasid_space_add_mapping(space, pages, 0, pages->npages,
 				      ioasid_map_prot(flags),
-				      flags & IOASID_MAP_FIXED_IOVA, addr, iova);
-	if (rc) {
+				      flags & IOASID_MAP_FIXED_IOVA, addr, iova,
+				      seq);
+	if (rc)
 		ioasid_pages_put(pages);
-		return ERR_PTR(rc);
-	}
-	return pages;
+	return rc;
 }
 
 /* Checks of a map's fields that need neither the IOASID nor the file. */
@@ -504,21 +575,27 @@ static int ioasid_map_check(struct ioasid_map *cmd)
 	return ioasid_check_map_iova(cmd->flags, cmd->iova, cmd->length);
 }
 
-/* Take the file of a file map, checked for it; NULL for a user range. */
+/*
+ * Take the file of a file map, checked for it; NULL for a user range.  A
+ * file that holds no memory may name device memory: that is checked as
+ * it is looked up.
+ */
 static struct file *ioasid_map_file_get(struct ioasid_map *cmd)
 {
 	struct file *file;
-	int rc;
+	int rc = 0;
 
 	if (!(cmd->flags & IOASID_MAP_FILE))
 		return NULL;
 	file = fget(cmd->fd);
 	if (!file)
 		return ERR_PTR(-EBADF);
-	rc = ioasid_file_check(file, cmd->flags & IOASID_MAP_WRITE);
-	if (!rc)
-		rc = ioasid_file_check_range(file, cmd->file_offset,
-					     cmd->length);
+	if (ioasid_file_is_memory(file)) {
+		rc = ioasid_file_check(file, cmd->flags & IOASID_MAP_WRITE);
+		if (!rc)
+			rc = ioasid_file_check_range(file, cmd->file_offset,
+						     cmd->length);
+	}
 	if (rc) {
 		fput(file);
 		return ERR_PTR(rc);
@@ -530,8 +607,8 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_map *cmd = ucmd->cmd;
 	struct ioasid_space *space;
-	struct ioasid_pages *pages;
 	struct file *file;
+	u64 seq;
 	int rc;
 
 	rc = ioasid_map_check(cmd);
@@ -546,19 +623,14 @@ int ioasid_map_ioctl(struct ioasid_ucmd *ucmd)
 		return PTR_ERR(file);
 	}
 
-	pages = ioasid_space_map(space, file, cmd->user_va, cmd->length,
-				 cmd->flags, &cmd->iova);
-	if (IS_ERR(pages)) {
-		rc = PTR_ERR(pages);
-		goto out_put;
-	}
+	rc = ioasid_space_map(space, file, cmd->user_va, cmd->length,
+			      cmd->flags, &cmd->iova, &seq);
 	/* A fixed IOVA is already what user space has: nothing to tell. */
-	if (!(cmd->flags & IOASID_MAP_FIXED_IOVA)) {
+	if (!rc && !(cmd->flags & IOASID_MAP_FIXED_IOVA)) {
 		rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 		if (rc)
-			ioasid_space_remove_mapping(space, cmd->iova, pages);
+			ioasid_space_remove_mapping(space, cmd->iova, seq);
 	}
-out_put:
 	if (file)
 		fput(file);
 	ioasid_space_put(space);
@@ -597,6 +669,7 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_space *src, *dst;
 	struct ioasid_pages *pages;
 	unsigned long pg_index, last;
+	u64 seq;
 	int rc;
 
 	rc = ioasid_check_map_flags(cmd->flags, false);
@@ -637,12 +710,12 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 				      cmd->length >> PAGE_SHIFT,
 				      ioasid_map_prot(cmd->flags),
 				      cmd->flags & IOASID_MAP_FIXED_IOVA,
-				      cmd->src_iova, &cmd->dst_iova);
+				      cmd->src_iova, &cmd->dst_iova, &seq);
 	if (rc)
 		goto out_put_pages;
 	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc)
-		ioasid_space_remove_mapping(dst, cmd->dst_iova, pages);
+		ioasid_space_remove_mapping(dst, cmd->dst_iova, seq);
 	goto out_put_dst;
 
 out_put_pages:
@@ -688,9 +761,10 @@ int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 	for (; node; node = next) {
 		next = interval_tree_iter_next(node, iova, last);
 		m = to_mapping(node);
-		interval_tree_remove(node, &space->mappings);
+		ioasid_mapping_remove(space, m);
 		list_add_tail(&m->free_link, freed);
 		*unmapped += m->node.last - m->node.start + 1;
+		cond_resched();
 	}
 	return 0;
 }
@@ -707,8 +781,13 @@ void ioasid_space_restore(struct ioasid_space *space, struct list_head *freed)
 
 	lockdep_assert_held_write(&space->lock);
 
-	list_for_each_entry(m, freed, free_link)
+	/* They were counted before they were taken: no limit applies. */
+	list_for_each_entry(m, freed, free_link) {
 		interval_tree_insert(&m->node, &space->mappings);
+		atomic_long_inc(&space->ctx->nr_mappings);
+		if (m->dmem)
+			ioasid_dmem_mapping_restored(m);
+	}
 	INIT_LIST_HEAD(freed);
 }
 
@@ -817,60 +896,59 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	return 0;
 }
 
-/**
- * ioasid_space_walk_ranges - call @fn for each usable IOVA range
- * @space: The IOASID, with a reference for the call
- * @fn: Called with each range in order, under the IOASID's lock; a
- *      non-zero return stops the walk and is returned
- * @arg: For @fn
- *
- * Return: 0 or what @fn returned.
- */
-int ioasid_space_walk_ranges(struct ioasid_space *space, ioasid_range_fn_t fn,
-			     void *arg)
+/* How many usable ranges, and if @ranges, write them there. */
+static u32 ioasid_space_holes(struct ioasid_space *space,
+			      struct ioasid_iova_range *ranges)
 {
 	struct interval_tree_span_iter span;
-	int rc = 0;
+	u32 n = 0;
 
-	down_read(&space->lock);
+	lockdep_assert_held(&space->lock);
+
 	interval_tree_for_each_span(&span, &space->reserved, 0, ULONG_MAX) {
 		if (!span.is_hole)
 			continue;
-		rc = fn(arg, span.start_hole, span.last_hole);
-		if (rc)
-			break;
+		if (ranges)
+			ranges[n] = (struct ioasid_iova_range) {
+				.start = span.start_hole, .last = span.last_hole,
+			};
+		n++;
 	}
-	up_read(&space->lock);
-	return rc;
+	return n;
 }
 
-struct ioasid_ranges_out {
-	struct ioasid_iova_range __user *uranges;
-	u32 max;
-	u32 n;
-};
-
-static int ioasid_copy_range(void *arg, unsigned long start,
-			     unsigned long last)
+/**
+ * ioasid_space_ranges - the usable IOVA ranges of an IOASID
+ * @space: The IOASID, with a reference for the call
+ * @n: Output: how many
+ *
+ * A copy, so that the caller can give it to user space without holding
+ * the IOASID's lock across a fault that user space may keep pending.
+ * There are only as many ranges as attached devices reserve.
+ *
+ * Return: the ranges in IOVA order, to be freed with kvfree(), or
+ * ERR_PTR(-ENOMEM).
+ */
+struct ioasid_iova_range *ioasid_space_ranges(struct ioasid_space *space,
+					      u32 *n)
 {
-	struct ioasid_iova_range range = { .start = start, .last = last };
-	struct ioasid_ranges_out *out = arg;
+	struct ioasid_iova_range *ranges;
 
-	if (out->n < out->max &&
-	    copy_to_user(&out->uranges[out->n], &range, sizeof(range)))
-		return -EFAULT;
-	out->n++;
-	return 0;
+	guard(rwsem_read)(&space->lock);
+	*n = ioasid_space_holes(space, NULL);
+	ranges = kvmalloc_array(*n, sizeof(*ranges), IOASID_GFP);
+	if (!ranges)
+		return ERR_PTR(-ENOMEM);
+	ioasid_space_holes(space, ranges);
+	return ranges;
 }
 
 int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_iova_ranges *cmd = ucmd->cmd;
-	struct ioasid_ranges_out out = {
-		.uranges = u64_to_user_ptr(cmd->ranges),
-		.max = cmd->num_ranges,
-	};
+	struct ioasid_iova_range *ranges;
 	struct ioasid_space *space;
+	u32 n;
 	int rc;
 
 	if (cmd->flags)
@@ -880,13 +958,18 @@ int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd)
 	if (IS_ERR(space))
 		return PTR_ERR(space);
 	cmd->out_iova_alignment = ioasid_domains_iova_alignment(space);
-	rc = ioasid_space_walk_ranges(space, ioasid_copy_range, &out);
+	ranges = ioasid_space_ranges(space, &n);
 	ioasid_space_put(space);
-	if (rc)
-		return rc;
+	if (IS_ERR(ranges))
+		return PTR_ERR(ranges);
 
-	rc = out.n > out.max ? -EMSGSIZE : 0;
-	cmd->num_ranges = out.n;
+	rc = copy_to_user(u64_to_user_ptr(cmd->ranges), ranges,
+			  min(n, cmd->num_ranges) * sizeof(*ranges));
+	kvfree(ranges);
+	if (rc)
+		return -EFAULT;
+	rc = n > cmd->num_ranges ? -EMSGSIZE : 0;
+	cmd->num_ranges = n;
 	if (ioasid_ucmd_respond(ucmd, sizeof(*cmd)))
 		return -EFAULT;
 	return rc;

@@ -165,6 +165,11 @@ static int ioasid_vec_find(struct ioasid_vec_call *v, struct list_head *pending)
 						&pg_index);
 		if (IS_ERR(pages))
 			return PTR_ERR(pages);
+		/* A vector is for memory: device memory has its own call. */
+		if (pages->dmem) {
+			ioasid_pages_put(pages);
+			return -ENODEV;
+		}
 		if ((v->cmd->flags & IOASID_MAP_WRITE) && !pages->writable) {
 			ioasid_pages_put(pages);
 			return -EPERM;

@@ -63,6 +63,10 @@ enum {
  * @IOASID_CAP_MAP_FILE: IOASID_MAP_FILE: IOASID_MAP and IOASID_VEC map
  *                       memfd, hugetlbfs and other shmem files by offset
  * @IOASID_CAP_VEC: IOASID_VEC: many maps, unmaps or copies in one call
+ * @IOASID_CAP_MAP_DEVICE_MEMORY: IOASID_MAP with IOASID_MAP_FILE maps the
+ *                                memory BAR of a VFIO PCI device, for
+ *                                peer-to-peer DMA; so does
+ *                                VFIO_IOMMU_MAP_DMA of a BAR's mmap
  */
 enum ioasid_caps {
 	IOASID_CAP_COHERENCY = 1 << 0,
@@ -70,6 +74,7 @@ enum ioasid_caps {
 	IOASID_CAP_DEVICE_INFO = 1 << 2,
 	IOASID_CAP_MAP_FILE = 1 << 3,
 	IOASID_CAP_VEC = 1 << 4,
+	IOASID_CAP_MAP_DEVICE_MEMORY = 1 << 5,
 };
 
 /**
@@ -167,8 +172,10 @@ enum ioasid_alloc_flags {
  *                         huge IOPTEs.
  * @IOASID_MAP_FILE: Map a range of a file instead of the caller's memory:
  *                   @fd and @file_offset of &struct ioasid_map name it.
- *                   The file must be a memfd or another shmem file, or a
- *                   hugetlbfs file (also a MFD_HUGETLB memfd).
+ *                   The file must be a memfd or another shmem file, a
+ *                   hugetlbfs file (also a MFD_HUGETLB memfd), or, for
+ *                   IOASID_MAP only, the device file of a VFIO PCI device,
+ *                   whose memory BAR is then mapped (see IOASID_MAP).
  */
 enum ioasid_map_flags {
 	IOASID_MAP_READ = 1 << 0,
@@ -205,6 +212,17 @@ enum ioasid_map_flags {
  * while the memfd has pages mapped here.  Part of a huge page can be
  * mapped; the whole huge page is then pinned, as for a user range.
  *
+ * Device memory: with a VFIO PCI device file as @fd, @file_offset is the
+ * offset VFIO_DEVICE_GET_REGION_INFO reports for one of its memory BARs,
+ * plus an offset in the BAR.  The BAR must be one VFIO lets user space
+ * mmap.  Nothing is pinned or charged.  The mapping is only in the
+ * IOMMU while the device decodes memory and is open: turning memory
+ * decode off or resetting the device takes its IOPTEs out of every
+ * domain until decode is on again, when they come back by themselves;
+ * closing the device (or its leaving vfio-pci) takes them out for good.
+ * The IOVA range stays the mapping's until it is unmapped; DMA to it
+ * faults meanwhile.
+ *
  * Errors: EINVAL for a zero or unaligned range or no permission,
  * EOVERFLOW when the user, file or IOVA range wraps, EEXIST when the
  * IOVA range overlaps a mapping, EADDRNOTAVAIL when it is outside an
@@ -215,7 +233,10 @@ enum ioasid_map_flags {
  * file of another kind, EACCES when @fd was not opened for reading (and
  * for writing, with IOASID_MAP_WRITE), EPERM for IOASID_MAP_WRITE on a
  * file sealed against writing, ENXIO for a range past the end of the
- * file.
+ * file.  For device memory: ENODEV for a file that is not a VFIO PCI
+ * device open for use, EINVAL for a region that is not a memory BAR user
+ * space may mmap (the config space, the ROM, an I/O BAR), ENXIO for a
+ * range past the end of the BAR.
  */
 struct ioasid_map {
 	__u32 size;
