@@ -368,4 +368,57 @@ TEST_F(coherency, close_ioasid_fd_first)
 	munmap(buf, SZ_4K);
 }
 
+/*
+ * The pages a non-coherent domain can reach are flushed from the CPU
+ * caches before its device can reach them, and again when they are
+ * unpinned: fdinfo counts the bytes, exactly those, and a coherent
+ * domain costs nothing.
+ */
+static long long flush_bytes(int fd, const char *when)
+{
+	char field[64];
+
+	snprintf(field, sizeof(field), "ioasid-nosnoop-flushed-%s", when);
+	return fdinfo_field(fd, field);
+}
+
+TEST_F(coherency, nosnoop_pages_are_flushed)
+{
+	const long long pg = SZ_4K;
+	unsigned int other;
+	uint8_t *buf;
+
+	buf = mmap(NULL, 64 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, flush_bytes(self->fd, "map"));
+	ASSERT_EQ(0, flush_bytes(self->fd, "unpin"));
+
+	/* Mapped before the device: flushed as its domain is filled. */
+	ASSERT_EQ(0, map_at(self->fd, self->ioasid, buf, 16 * pg, 0x100000));
+	ASSERT_EQ(0, flush_bytes(self->fd, "map"));
+	ASSERT_EQ(0, attach(self->fd, &self->nc, self->ioasid));
+	ASSERT_EQ(16 * pg, flush_bytes(self->fd, "map"));
+	ASSERT_EQ(0, map_at(self->fd, self->ioasid, buf + 16 * pg, 8 * pg,
+			    0x200000));
+	ASSERT_EQ(24 * pg, flush_bytes(self->fd, "map"));
+
+	/* A coherent domain pays nothing. */
+	ASSERT_EQ(0, ioasid_alloc(self->fd, &other));
+	ASSERT_EQ(0, attach(self->fd, &self->coh, other));
+	ASSERT_EQ(0, map_at(self->fd, other, buf + 32 * pg, 32 * pg, 0x100000));
+	ASSERT_EQ(24 * pg, flush_bytes(self->fd, "map"));
+	ASSERT_EQ(0, unmap_all(self->fd, other));
+	ASSERT_EQ(0, flush_bytes(self->fd, "unpin"));
+
+	/* At unpin, whether or not the device is still there. */
+	ASSERT_EQ(16 * pg, unmapped(self->fd, self->ioasid, 0x100000, 16 * pg));
+	ASSERT_EQ(16 * pg, flush_bytes(self->fd, "unpin"));
+	ASSERT_EQ(0, detach(self->fd, &self->nc));
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+	ASSERT_EQ(24 * pg, flush_bytes(self->fd, "unpin"));
+	ASSERT_EQ(24 * pg, flush_bytes(self->fd, "map"));
+	munmap(buf, 64 * pg);
+}
+
 TEST_HARNESS_MAIN

@@ -724,6 +724,12 @@ TEST_F_TIMEOUT(compat, many_mappings, 300)
 }
 
 /* A map type1 refuses, and after which nothing is mapped. */
+/*
+ * A range that wraps: EOVERFLOW from /dev/ioasid, as from upstream type1
+ * since Linux 6.18 and iommufd's compat; this kernel's type1 says EINVAL.
+ */
+#define WRAP_ERRNO(ioasid) ((ioasid) ? EOVERFLOW : EINVAL)
+
 #define ASSERT_MAP_FAILS(err, va, iova, size, flags)			\
 	do {								\
 		ASSERT_ERRNO(err, dma_map(self->container, va, iova,	\
@@ -748,8 +754,10 @@ TEST_F(compat, map_errors)
 	ASSERT_MAP_FAILS(EINVAL, self->buf, a + PAGE / 2, PAGE, RW);
 	ASSERT_MAP_FAILS(EINVAL, self->buf + PAGE / 2, a, PAGE, RW);
 	ASSERT_MAP_FAILS(EINVAL, self->buf, a, PAGE + PAGE / 2, RW);
-	ASSERT_MAP_FAILS(EINVAL, self->buf, -PAGE, 2 * PAGE, RW);
-	ASSERT_MAP_FAILS(EINVAL, (void *)-PAGE, a, 2 * PAGE, RW);
+	ASSERT_MAP_FAILS(WRAP_ERRNO(variant->ioasid), self->buf, -PAGE,
+			 2 * PAGE, RW);
+	ASSERT_MAP_FAILS(WRAP_ERRNO(variant->ioasid), (void *)-PAGE, a,
+			 2 * PAGE, RW);
 	ASSERT_TRUE(range_free(self->container, self->buf, a, 2 * PAGE));
 
 	/* Right after the first usable IOVA range, and straddling its end. */
@@ -818,12 +826,13 @@ TEST_F(compat, map_efault)
 }
 
 /* The unmap arguments type1 refuses whatever its flavour. */
-static void bad_unmaps(struct __test_metadata *_metadata, int fd, uint64_t a)
+static void bad_unmaps(struct __test_metadata *_metadata, int fd, uint64_t a,
+		       bool ioasid)
 {
 	ASSERT_ERRNO(EINVAL, dma_unmap(fd, a, 0, 0, NULL));
 	ASSERT_ERRNO(EINVAL, dma_unmap(fd, a + PAGE / 2, 4 * PAGE, 0, NULL));
 	ASSERT_ERRNO(EINVAL, dma_unmap(fd, a, 4 * PAGE + PAGE / 2, 0, NULL));
-	ASSERT_ERRNO(EINVAL, dma_unmap(fd, -PAGE, 2 * PAGE, 0, NULL));
+	ASSERT_ERRNO(WRAP_ERRNO(ioasid), dma_unmap(fd, -PAGE, 2 * PAGE, 0, NULL));
 	ASSERT_ERRNO(EINVAL, dma_unmap(fd, a, 4 * PAGE, BAD_FLAG, NULL));
 	/* Unmap-all wants neither an iova nor a size. */
 	ASSERT_ERRNO(EINVAL, dma_unmap(fd, a, 4 * PAGE, VFIO_DMA_UNMAP_FLAG_ALL,
@@ -850,7 +859,7 @@ TEST_F(compat, unmap_v2)
 	ASSERT_ERRNO(EINVAL, dma_unmap(c, a, PAGE, 0, NULL));
 	ASSERT_ERRNO(EINVAL, dma_unmap(c, a + 3 * PAGE, 2 * PAGE, 0, NULL));
 	ASSERT_ERRNO(EINVAL, dma_unmap(c, a - PAGE, 2 * PAGE, 0, NULL));
-	bad_unmaps(_metadata, c, a);
+	bad_unmaps(_metadata, c, a, variant->ioasid);
 	ASSERT_ERRNO(EEXIST, dma_map(c, self->buf, a + 3 * PAGE, PAGE, RW));
 	ASSERT_EQ(self->vmlck + KB(4 * PAGE), vm_lck_kb());
 
@@ -888,7 +897,7 @@ TEST_F(compat, unmap_v1)
 	ASSERT_EQ(0, unmapped(c, a + PAGE, PAGE));
 	ASSERT_EQ(0, unmapped(c, a + PAGE, 8 * PAGE));
 	ASSERT_ERRNO(EEXIST, dma_map(c, self->buf, a + 3 * PAGE, PAGE, RW));
-	bad_unmaps(_metadata, c, a);
+	bad_unmaps(_metadata, c, a, variant->ioasid);
 	/* Its first page only: the whole mapping goes. */
 	ASSERT_EQ(4 * PAGE, unmapped(c, a, PAGE));
 	ASSERT_EQ(self->vmlck, vm_lck_kb());
@@ -1456,6 +1465,190 @@ TEST_F_TIMEOUT(compat, fail_nth_map_dma, 300)
 	ASSERT_EQ(base + KB(16 * PAGE), vm_lck_kb());
 	copy_via(_metadata, &self->dev, a, a + PAGE);
 	ASSERT_TRUE(all_bytes(self->dst, self->pattern));
+}
+
+/*
+ * From VFIO_SET_IOMMU on, before any device is open, the container knows
+ * its group's IOMMU: GET_INFO gives the real IOVA ranges, and a map of
+ * what the group cannot use is refused then, not when a device opens.
+ * QEMU and DPDK map all guest memory before they open a device.  The
+ * last page of the aperture maps and unmaps, and what was mapped before
+ * the device opened is where its DMA goes.
+ */
+TEST_F(compat, ranges_from_set_iommu)
+{
+	struct vfio_iommu_type1_info_cap_iova_range *before, *after;
+	union iommu_info b, a;
+	uint64_t end;
+	uint32_t argsz;
+	long base;
+
+	ASSERT_EQ(0, set_container(self->group, self->container));
+	ASSERT_EQ(0, set_iommu(self->container, VFIO_TYPE1v2_IOMMU));
+	argsz = full_info(_metadata, self->container, &b);
+	before = (void *)find_cap(_metadata, &b, argsz,
+				  VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	ASSERT_NE(NULL, before);
+	/* The MSI window cuts the space in two, at least. */
+	ASSERT_LE(2, before->nr_iovas);
+	end = before->iova_ranges[before->nr_iovas - 1].end;
+	TH_LOG("%u ranges, the last ends at 0x%llx", before->nr_iovas,
+	       (unsigned long long)end);
+
+	base = vm_lck_kb();
+	ASSERT_MAP_FAILS(EINVAL, self->buf, 0xfee00000, PAGE, RW);
+	if (end != UINT64_MAX)
+		ASSERT_MAP_FAILS(EINVAL, self->buf, end + 1, PAGE, RW);
+	ASSERT_EQ(0, dma_map(self->container, self->buf, end + 1 - PAGE, PAGE,
+			     RW));
+	ASSERT_EQ(PAGE, unmapped(self->container, end + 1 - PAGE, PAGE));
+	ASSERT_EQ(0, dma_map(self->container, self->src, IOVA_SRC, PAGE, RD));
+	ASSERT_EQ(0, dma_map(self->container, self->dst, IOVA_DST, PAGE, RW));
+
+	/* The device changes nothing of it. */
+	ASSERT_EQ(0, open_edu(&self->dev, self->group, self->edu[0].bdf));
+	ASSERT_EQ(argsz, full_info(_metadata, self->container, &a));
+	after = (void *)find_cap(_metadata, &a, argsz,
+				 VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	ASSERT_NE(NULL, after);
+	ASSERT_EQ(before->nr_iovas, after->nr_iovas);
+	ASSERT_EQ(0, memcmp(before->iova_ranges, after->iova_ranges,
+			    before->nr_iovas * sizeof(before->iova_ranges[0])));
+	ASSERT_EQ(b.info.iova_pgsizes, a.info.iova_pgsizes);
+	copy_via(_metadata, &self->dev, IOVA_SRC, IOVA_DST);
+	ASSERT_EQ(0, memcmp(self->src, self->dst, DMA_LEN));
+}
+
+/*
+ * Peer to peer as QEMU does it: VFIO_IOMMU_MAP_DMA of the mmap of the
+ * second edu's BAR0, then the first edu writes 4 bytes to its register
+ * 0x04, which reads back their complement.  Both containers take the map
+ * and the write lands.  Then the BAR stops being valid: its memory decode
+ * off, then its device closed.  edu drops writes it does not decode, so
+ * both leave the register as it was; the difference is where the write
+ * stops.  /dev/ioasid has taken the BAR out of the IOMMU, which logs a
+ * fault; type1 still maps it (a BAR that may belong to someone else by
+ * then), and nothing is logged.
+ */
+#define IOVA_BAR	0x8000000UL
+#define BAR_SIZE	0x100000UL
+#define EDU_LIVE	0x04
+
+static bool edu_dma4(struct edu *e, uint64_t src, uint64_t dst, bool to_ram)
+{
+	int ms;
+
+	reg_write(e, EDU_DMA_SRC, src);
+	reg_write(e, EDU_DMA_DST, dst);
+	reg_write(e, EDU_DMA_CNT, 4);
+	reg_write(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
+	for (ms = 0; ms < 10000; ms++) {
+		if (!(reg_read(e, EDU_DMA_CMD) & EDU_CMD_START))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* @a writes @val, from the source page, to the peer's register. */
+static bool peer_write(struct edu *a, uint8_t *src, uint32_t val)
+{
+	memcpy(src, &val, sizeof(val));
+	return edu_dma4(a, IOVA_SRC, EDU_BUF, false) &&
+	       edu_dma4(a, EDU_BUF, IOVA_BAR + EDU_LIVE, true);
+}
+
+static int set_decode(struct edu *e, bool on)
+{
+	struct vfio_region_info cfg;
+	uint16_t cmd;
+
+	if (region_info(e->fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
+	    pread(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		return -1;
+	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
+	return pwrite(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) == 2 ? 0 : -1;
+}
+
+TEST_F(compat, peer_to_peer_through_a_bar_mmap)
+{
+	struct vfio_region_info bar;
+	int c = self->container, g2 = -1, faults;
+	struct edu b;
+	void *bar_va;
+
+	if (self->nr_edu < 2)
+		SKIP(return, "no second edu device");
+	ready(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	if (self->edu[1].group != self->edu[0].group) {
+		g2 = open_group(self->edu[1].group);
+		ASSERT_LE(0, g2);
+		ASSERT_EQ(0, set_container(g2, c));
+	}
+	ASSERT_EQ(0, open_edu(&b, g2 >= 0 ? g2 : self->group, self->edu[1].bdf));
+	ASSERT_EQ(0, region_info(b.fd, VFIO_PCI_BAR0_REGION_INDEX, &bar));
+	bar_va = mmap(NULL, BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, b.fd,
+		      bar.offset);
+	ASSERT_NE(MAP_FAILED, bar_va);
+	ASSERT_EQ(0, dma_map(c, self->src, IOVA_SRC, PAGE, RW));
+	ASSERT_EQ(0, dma_map(c, bar_va, IOVA_BAR, BAR_SIZE, RW));
+	ASSERT_TRUE(peer_write(&self->dev, self->src, 0x5a5a1234));
+	ASSERT_EQ(~0x5a5a1234U, reg_read(&b, EDU_LIVE));
+
+	/* Decode off: dropped by edu, refused by the IOMMU for ioasid only. */
+	ASSERT_EQ(0, set_decode(&b, false));
+	iommu_log_ready();
+	faults = kmsg_count(VTD_WRITE_FAULT);
+	ASSERT_TRUE(peer_write(&self->dev, self->src, 0x5a5a5678));
+	ASSERT_EQ(variant->ioasid, kmsg_grows(VTD_WRITE_FAULT, faults));
+	/* Decode on: the mapping works again, for ioasid with no call. */
+	ASSERT_EQ(0, set_decode(&b, true));
+	ASSERT_EQ(~0x5a5a1234U, reg_read(&b, EDU_LIVE));
+	ASSERT_TRUE(peer_write(&self->dev, self->src, 0x5a5a9abc));
+	ASSERT_EQ(~0x5a5a9abcU, reg_read(&b, EDU_LIVE));
+
+	/* The peer closed: type1 keeps its BAR in the IOMMU, ioasid not. */
+	ASSERT_EQ(0, munmap(bar_va, BAR_SIZE));
+	ASSERT_EQ(0, close(b.fd));
+	iommu_log_ready();
+	faults = kmsg_count(VTD_WRITE_FAULT);
+	ASSERT_TRUE(peer_write(&self->dev, self->src, 0x5a5adef0));
+	ASSERT_EQ(variant->ioasid, kmsg_grows(VTD_WRITE_FAULT, faults));
+	/* The mapping answers UNMAP_DMA like any other. */
+	ASSERT_EQ(BAR_SIZE, unmapped(c, IOVA_BAR, BAR_SIZE));
+	ASSERT_EQ(self->vmlck + KB(PAGE), vm_lck_kb());
+	if (g2 >= 0)
+		close(g2);
+}
+
+/*
+ * I/O memory that is no VFIO device's BAR: a PCI BAR mapped through
+ * sysfs, behind VFIO's back.  type1 maps the raw PFNs of any such VMA;
+ * /dev/ioasid maps only memory it can tell the validity of, and refuses
+ * this as memory it cannot pin: EFAULT.
+ */
+TEST_F(compat, other_io_memory)
+{
+	char path[128];
+	void *va;
+	int fd;
+
+	ready(_metadata, self, VFIO_TYPE1v2_IOMMU);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0",
+		 self->edu[0].bdf);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	va = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, va);
+	if (variant->ioasid) {
+		ASSERT_ERRNO(EFAULT, dma_map(self->container, va, IOVA_BAR,
+					     PAGE, RW));
+	} else {
+		ASSERT_EQ(0, dma_map(self->container, va, IOVA_BAR, PAGE, RW));
+		ASSERT_EQ(PAGE, unmapped(self->container, IOVA_BAR, PAGE));
+	}
+	munmap(va, PAGE);
 }
 
 TEST_HARNESS_MAIN

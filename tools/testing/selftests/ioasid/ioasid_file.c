@@ -10,10 +10,13 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "ioasid_mock.h"
 
@@ -74,6 +77,36 @@ static int filled_memfd(size_t size, unsigned int flags)
 			return -1;
 	}
 	return mfd;
+}
+
+/* A count of /proc/meminfo with no unit (HugePages_*), or -1. */
+static long meminfo_count(const char *name)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	size_t len = strlen(name);
+	char line[128];
+	long n = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':' &&
+		    sscanf(line + len + 1, "%ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* Size the pool of 2 MiB huge pages to exactly @n, all free. */
+static bool hugetlb_pool(long n)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%ld", n);
+	return write_file("/proc/sys/vm/nr_hugepages", val) &&
+	       meminfo_count("HugePages_Total") == n &&
+	       meminfo_count("HugePages_Free") == n &&
+	       meminfo_count("HugePages_Rsvd") == 0;
 }
 
 FIXTURE(file) {
@@ -157,7 +190,8 @@ TEST_F(file, caps_report_file_and_vec)
 	ASSERT_EQ(0, info.caps & ~(__u64)(IOASID_CAP_COHERENCY |
 					  IOASID_CAP_VFIO_CONTAINER |
 					  IOASID_CAP_DEVICE_INFO |
-					  IOASID_CAP_MAP_FILE | IOASID_CAP_VEC));
+					  IOASID_CAP_MAP_FILE | IOASID_CAP_VEC |
+					  IOASID_CAP_MAP_DEVICE_MEMORY));
 }
 
 /* The IOPTEs are the file's pages, whether or not a view of it exists. */
@@ -505,6 +539,178 @@ TEST_F(file, fail_nth_map_file)
 	ASSERT_LT(3, n);
 	ASSERT_EQ(self->base + FILE_PAGES, charged_mm(self->fd));
 	ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA, FILE_SIZE));
+}
+
+/*
+ * A file map of huge pages that fails part way gives back one pin per
+ * folio it pinned, as it took them.  It used to give back one per 4 KiB
+ * page (512 per huge page) once a run was recorded, so the fault sweep
+ * runs over huge pages in several physical runs, and every huge page
+ * must end with no pin and back in the pool.
+ */
+TEST_F(file, hugetlb_failed_map_unpins_by_folio)
+{
+	static const int order[] = { 3, 1, 2, 0 };
+	uint64_t phys[4], pins = 0;
+	unsigned int n;
+	uint8_t *view;
+	int mfd, i, rc, runs = 1;
+
+	if (!fault_injection_setup())
+		SKIP(return, "no fault injection");
+	ASSERT_TRUE(hugetlb_pool(8));
+	mfd = memfd_create("huge", MFD_HUGETLB);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, 4 * SZ_2M));
+	view = mmap(NULL, 4 * SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, view);
+	/* Out of order, so that the file's pages are not one physical run. */
+	for (i = 0; i < 4; i++)
+		view[order[i] * SZ_2M] = i + 1;
+	for (i = 0; i < 4; i++) {
+		phys[i] = page_phys(self->fd, view + i * SZ_2M, NULL);
+		ASSERT_NE(0, phys[i]);
+		runs += i && phys[i] != phys[i - 1] + SZ_2M;
+	}
+	ASSERT_LE(2, runs);
+
+	fail_nth_sweep(n, rc, map_file_at(self->fd, self->ioasid, RW_FIXED,
+					  mfd, 0, 4 * SZ_2M, IOVA)) {
+		if (!rc) {
+			ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA,
+					   4 * SZ_2M));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		for (i = 0; i < 4; i++) {
+			page_phys(self->fd, view + i * SZ_2M, &pins);
+			ASSERT_EQ(0, pins);
+		}
+		ASSERT_EQ(self->base, charged_mm(self->fd));
+	}
+	ASSERT_EQ(0, rc);
+	for (i = 0; i < 4; i++) {
+		page_phys(self->fd, view + i * SZ_2M, &pins);
+		ASSERT_EQ(1, pins);
+	}
+	ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA, 4 * SZ_2M));
+	munmap(view, 4 * SZ_2M);
+	close(mfd);
+	ASSERT_EQ(8, meminfo_count("HugePages_Free"));
+	ASSERT_EQ(0, meminfo_count("HugePages_Rsvd"));
+	ASSERT_TRUE(hugetlb_pool(0));
+}
+
+/*
+ * Mapping a hole of a hugetlb file allocates a huge page for it, which
+ * must be one nobody else has reserved: a process that reserved its huge
+ * pages (a shared mapping) keeps them.  The map used to take a reserved
+ * page, and the process that had reserved it died of SIGBUS touching it.
+ */
+TEST_F(file, hugetlb_hole_leaves_others_reservations)
+{
+	int ready[2], go[2], status, mfd;
+	char byte = 0;
+	pid_t pid;
+
+	ASSERT_TRUE(hugetlb_pool(4));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		uint8_t *mem = mmap(NULL, 4 * SZ_2M, PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB,
+				    -1, 0);
+
+		if (mem == MAP_FAILED)
+			_exit(1);
+		/* All four reserved, three used. */
+		mem[0] = 1;
+		mem[SZ_2M] = 1;
+		mem[2 * SZ_2M] = 1;
+		if (write(ready[1], &byte, 1) != 1 || read(go[0], &byte, 1) != 1)
+			_exit(2);
+		mem[3 * SZ_2M] = 1;
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &byte, 1));
+	ASSERT_EQ(1, meminfo_count("HugePages_Free"));
+	ASSERT_EQ(1, meminfo_count("HugePages_Rsvd"));
+
+	mfd = memfd_create("hole", MFD_HUGETLB);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, SZ_2M));
+	/* The one free huge page is reserved: none for the hole. */
+	ASSERT_ERRNO(ENOMEM, map_file_at(self->fd, self->ioasid, RW_FIXED, mfd,
+					 0, SZ_2M, IOVA));
+	ASSERT_EQ(self->base, charged_mm(self->fd));
+	ASSERT_EQ(1, meminfo_count("HugePages_Rsvd"));
+	ASSERT_EQ(1, write(go[1], &byte, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	/* With the process gone, there is a page for the hole. */
+	ASSERT_EQ(0, map_file_at(self->fd, self->ioasid, RW_FIXED, mfd, 0,
+				 SZ_2M, IOVA));
+	ASSERT_EQ(3, meminfo_count("HugePages_Free"));
+	ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA, SZ_2M));
+	close(mfd);
+	/* Every count back where it was: nothing reserved, all free. */
+	ASSERT_EQ(4, meminfo_count("HugePages_Free"));
+	ASSERT_EQ(0, meminfo_count("HugePages_Rsvd"));
+	ASSERT_TRUE(hugetlb_pool(0));
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
+/*
+ * A file truncated while its map pins it: the pages past the new end are
+ * gone, which is ENXIO, as for a range past the end at the call.  The pin
+ * used to pass on the EINVAL it got for them.
+ */
+struct truncator {
+	int mfd;
+	atomic_bool stop;
+};
+
+static void *truncate_loop(void *arg)
+{
+	struct truncator *t = arg;
+
+	while (!atomic_load(&t->stop)) {
+		if (ftruncate(t->mfd, 0) || ftruncate(t->mfd, FILE_SIZE))
+			break;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(file, truncation_while_mapping_is_enxio, 120)
+{
+	struct truncator t = { .mfd = self->mfd };
+	int i, mapped = 0, enxio = 0;
+	pthread_t thread;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, truncate_loop, &t));
+	for (i = 0; i < 400; i++) {
+		if (!map_file_at(self->fd, self->ioasid, R_FIXED, self->mfd, 0,
+				 FILE_SIZE, IOVA)) {
+			mapped++;
+			ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA,
+					   FILE_SIZE));
+			continue;
+		}
+		ASSERT_EQ(ENXIO, errno);
+		enxio++;
+	}
+	atomic_store(&t.stop, true);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	TH_LOG("%d mapped, %d ENXIO", mapped, enxio);
+	ASSERT_EQ(self->base, charged_mm(self->fd));
+	ASSERT_EQ(0, domain_info(self->fd, &self->dev).mock_domain.out_ptes);
 }
 
 TEST_HARNESS_MAIN

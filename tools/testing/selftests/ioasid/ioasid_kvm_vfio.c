@@ -189,6 +189,61 @@ TEST_F(kvm_vfio, group_container_follows_domains)
 	close(group_fd);
 }
 
+/*
+ * A group given to KVM that moves to another container is followed
+ * through its new context from the next update of the KVM device on (any
+ * file added or removed), and the old context is let go.  KVM used to
+ * follow the first context for as long as it had the group.
+ */
+TEST_F(kvm_vfio, group_moves_to_another_container)
+{
+	struct kvm_vm *k = &self->kvm;
+	char group[64], name[64];
+	int nc = !self->sc;
+	int group_fd, other, spare;
+
+	ASSERT_TRUE(group_of_vfio0(group, sizeof(group), name, sizeof(name)));
+	group_fd = open(group, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, group_fd);
+	ASSERT_EQ(0, ioctl(group_fd, VFIO_GROUP_SET_CONTAINER,
+			   &self->ioasid_fd));
+	ASSERT_EQ(0, ioctl(self->ioasid_fd, VFIO_SET_IOMMU,
+			   VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, kvm_vfio_file(k, group_fd, true));
+	self->dev_fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, name);
+	ASSERT_LE(0, self->dev_fd);
+	ASSERT_EQ(nc, kvm_noncoherent_dma(k));
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	ASSERT_EQ(0, kvm_noncoherent_dma(k));
+
+	/* To another container, then any update of the KVM device. */
+	ASSERT_EQ(0, ioctl(group_fd, VFIO_GROUP_UNSET_CONTAINER));
+	other = ioasid_open();
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &other));
+	ASSERT_EQ(0, ioctl(other, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	spare = ioasid_open();
+	ASSERT_LE(0, spare);
+	ASSERT_EQ(0, kvm_vfio_file(k, spare, true));
+	ASSERT_EQ(0, kvm_vfio_file(k, spare, false));
+	close(spare);
+
+	/* The first context is gone from KVM: its file closes for good. */
+	close(self->ioasid_fd);
+	self->ioasid_fd = -1;
+	/* The device's domain is in the new context, and KVM counts it. */
+	self->dev_fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, name);
+	ASSERT_LE(0, self->dev_fd);
+	ASSERT_EQ(nc, kvm_noncoherent_dma(k));
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	ASSERT_EQ(0, kvm_noncoherent_dma(k));
+	ASSERT_EQ(0, kvm_vfio_file(k, group_fd, false));
+	close(group_fd);
+	close(other);
+}
+
 /* Each backend's attach ioctls refuse a device bound to the other. */
 TEST_F(kvm_vfio, iommufd_attach_refused)
 {

@@ -141,6 +141,20 @@ static inline int map_at(int fd, unsigned int ioasid, void *va, size_t len,
 	return ioctl(fd, IOASID_MAP, &cmd);
 }
 
+/* The bytes an unmap of [@iova, @iova + @length) took, or -1. */
+static inline long long unmapped(int fd, unsigned int ioasid, uint64_t iova,
+				 uint64_t length)
+{
+	IOASID_CMD(ioasid_unmap, cmd);
+
+	cmd.ioasid = ioasid;
+	cmd.iova = iova;
+	cmd.length = length;
+	if (ioctl(fd, IOASID_UNMAP, &cmd))
+		return -1;
+	return cmd.length;
+}
+
 static inline int unmap_all(int fd, unsigned int ioasid)
 {
 	IOASID_CMD(ioasid_unmap, cmd);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/ioasid.h>
@@ -66,6 +67,26 @@ static inline long vm_pin_kb(void)
 static inline long vm_lck_kb(void)
 {
 	return proc_status_kb("VmLck");
+}
+
+/* A "name:\tvalue" line of the fdinfo of @fd, or -1. */
+static inline long long fdinfo_field(int fd, const char *name)
+{
+	size_t len = strlen(name);
+	char path[64], line[128];
+	long long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':' &&
+		    sscanf(line + len + 1, "%lld", &val) == 1)
+			break;
+	fclose(f);
+	return val;
 }
 
 static inline int ioasid_open(void)
@@ -228,6 +249,83 @@ static inline bool all_bytes(const uint8_t *p, uint8_t val)
 		if (p[i] != val)
 			return false;
 	return true;
+}
+
+/*
+ * How many lines of the kernel log contain @needle, or -1.  A blocked DMA
+ * is logged by the IOMMU driver: "DMAR: [DMA Write" for VT-d.
+ */
+static inline int kmsg_count(const char *needle)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	char rec[1024];
+	ssize_t n;
+	int count = 0;
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten while read: skip it */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		count += !!strstr(rec, needle);
+	}
+	close(fd);
+	return count;
+}
+
+#define VTD_WRITE_FAULT	"DMAR: [DMA Write"
+
+/*
+ * VT-d's fault handler rate-limits what it logs (10 lines in 5 s, two a
+ * fault): wait until 5 s have passed since its last line, so that the
+ * next fault is logged whole.
+ */
+static inline void iommu_log_ready(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	unsigned long long usec, last = 0;
+	struct timespec now;
+	char rec[1024];
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		if (strstr(rec, "DMAR:") &&
+		    sscanf(rec, "%*u,%*u,%llu", &usec) == 1)
+			last = usec;
+	}
+	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	usec = now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
+	if (last && usec < last + 5100000)
+		usleep(last + 5100000 - usec);
+}
+
+/*
+ * Whether more than @before lines with @needle reach the kernel log within
+ * a second: the IOMMU reports a fault by an interrupt, after the DMA.
+ */
+static inline bool kmsg_grows(const char *needle, int before)
+{
+	int ms;
+
+	for (ms = 0; ms < 1000; ms += 10) {
+		if (kmsg_count(needle) > before)
+			return true;
+		usleep(10000);
+	}
+	return false;
 }
 
 /* A register of the VT-d unit from sysfs ("cap", "ecap"), or -1. */

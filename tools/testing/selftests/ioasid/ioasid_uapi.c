@@ -13,7 +13,8 @@
 
 /* Capability bits this test knows; anything else must read as zero. */
 #define KNOWN_CAPS (IOASID_CAP_COHERENCY | IOASID_CAP_VFIO_CONTAINER | \
-		    IOASID_CAP_DEVICE_INFO | IOASID_CAP_MAP_FILE | IOASID_CAP_VEC)
+		    IOASID_CAP_DEVICE_INFO | IOASID_CAP_MAP_FILE | \
+		    IOASID_CAP_VEC | IOASID_CAP_MAP_DEVICE_MEMORY)
 
 FIXTURE(ioasid) {
 	int fd;

@@ -518,4 +518,27 @@ TEST_F(vec, fail_nth)
 	expect_empty(_metadata, self);
 }
 
+/*
+ * One call that maps the first and the last page of the 64-bit IOVA
+ * space syncs the whole space, whose length does not fit in a size: it
+ * used to wrap to a sync of 0 bytes, which the mock refuses.
+ */
+TEST_F(vec, map_spans_the_whole_iova_space)
+{
+	struct ioasid_vec_entry e[2] = {
+		{ .iova = 0, .addr = self->e[0].addr, .length = SZ_4K },
+		{ .iova = -SZ_4K, .addr = self->e[1].addr, .length = SZ_4K },
+	};
+	uint64_t before = map_syncs(self->fd, &self->dev);
+
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid, 0,
+			 e, 2, NULL));
+	ASSERT_TRUE(entry_mapped(self->fd, &self->dev, &e[0], PROT_RW));
+	ASSERT_TRUE(entry_mapped(self->fd, &self->dev, &e[1], PROT_RW));
+	/* Its two halves, each a size that fits. */
+	ASSERT_EQ(before + 2, map_syncs(self->fd, &self->dev));
+	ASSERT_EQ(0, unmap_vec(self->fd, self->ioasid, e, 2, NULL));
+	ASSERT_EQ(0, ptes(self->fd, &self->dev));
+}
+
 TEST_HARNESS_MAIN
