@@ -30,8 +30,8 @@ help:
 	@echo "make check SUITES='uapi'   run only the named suites (harness/suites/)"
 	@echo "make shell      an interactive shell in the test VM"
 	@echo "make vm EXTRA=dir CMD='prog args'   run your own static programs in the VM"
-	@echo "                vm and shell take DEVICES='qemu args' SNOOP=on|off MEM=2G"
-	@echo "                CMDLINE='kernel args' VFIO_EDU=0|1 (README.md)"
+	@echo "                vm and shell take DEVICES='qemu args' IOMMU=vtd|amd|virtio|none"
+	@echo "                SNOOP=on|off MEM=2G CMDLINE='kernel args' VFIO_EDU=0|1 (README.md)"
 	@echo "make fuzz SEED=1 OPS=2500   one ioasid_fuzz run in the VM (RUNS=n: seeds SEED..)"
 	@echo "make tree       the patched kernel tree, in $(OUT)/linux"
 	@echo "make kernel     build the test kernel"
@@ -78,8 +78,8 @@ run-qemu: progs
 
 # The VM shape of 'make vm' and 'make shell', from the command line; an
 # empty one is vm.sh's default.
-VM_SHAPE = DEVICES="$(DEVICES)" SNOOP="$(SNOOP)" MEM="$(MEM)" CMDLINE="$(CMDLINE)" \
-	VFIO_EDU="$(VFIO_EDU)"
+VM_SHAPE = DEVICES="$(DEVICES)" IOMMU="$(IOMMU)" SNOOP="$(SNOOP)" MEM="$(MEM)" \
+	CMDLINE="$(CMDLINE)" VFIO_EDU="$(VFIO_EDU)"
 
 shell: progs
 	@EXTRA="$(EXTRA)" $(VM_SHAPE) $(H)/vm.sh $(OUT) test shell

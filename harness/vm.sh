@@ -7,11 +7,11 @@
 #        harness/vm.sh OUT_DIR FLAVOUR shell
 #        EXTRA=DIR CMD='prog args' harness/vm.sh OUT_DIR FLAVOUR custom
 #
-# shell and custom take DEVICES, SNOOP, MEM, CMDLINE and VFIO_EDU (see
-# the VM shape below) from the environment when they are set.
+# shell and custom take DEVICES, IOMMU, SNOOP, MEM, CMDLINE and VFIO_EDU
+# (see the VM shape below) from the environment when they are set.
 #
-# A suite is harness/suites/SUITE.sh: the VM shape (devices, snoop-control,
-# memory, kernel command line) and the programs to run.  The bench kernel
+# A suite is harness/suites/SUITE.sh: the VM shape (devices, IOMMU,
+# snoop-control, memory, kernel command line) and the programs to run.  The bench kernel
 # runs the suites of harness/bench/ instead, with the programs that
 # harness/bench.sh built for it rather than the selftests.  The run fails on
 # a failed test, a program that exits non-zero, any kernel splat on the
@@ -37,12 +37,16 @@ if [ "$flavour" = bench ]; then
 fi
 
 # What 'make vm' and 'make shell' were given (empty: the default below).
-given_devices=${DEVICES:-} given_snoop=${SNOOP:-} given_mem=${MEM:-}
+given_devices=${DEVICES:-} given_iommu=${IOMMU:-} given_snoop=${SNOOP:-}
+given_mem=${MEM:-}
 given_cmdline=${CMDLINE:-} given_vfio_edu=${VFIO_EDU:-}
 given_qemu_l2=${QEMU_L2:-}
 
 # The VM shape; a suite file overrides what it needs.
 DEVICES="-device edu"
+# The IOMMU in front of DEVICES: vtd (Intel VT-d), amd (AMD-Vi), virtio
+# (virtio-iommu) or none.  SNOOP is VT-d's snoop-control.
+IOMMU=vtd
 SNOOP=on
 MEM=2G
 SMP=2
@@ -70,12 +74,16 @@ custom)
 esac
 # A suite keeps its own shape; a shell or a custom run takes the caller's.
 if [ "$suite" = shell ] || [ "$suite" = custom ]; then
-	DEVICES=${given_devices:-$DEVICES} SNOOP=${given_snoop:-$SNOOP}
+	DEVICES=${given_devices:-$DEVICES} IOMMU=${given_iommu:-$IOMMU}
+	SNOOP=${given_snoop:-$SNOOP}
 	MEM=${given_mem:-$MEM} CMDLINE=${given_cmdline:-$CMDLINE}
 	VFIO_EDU=${given_vfio_edu:-$VFIO_EDU}
 	QEMU_L2=${given_qemu_l2:-$QEMU_L2}
 fi
 case $SNOOP in on|off) ;; *) echo "vm: SNOOP is on or off, not '$SNOOP'" >&2; exit 2 ;; esac
+case $IOMMU in vtd|amd|virtio|none) ;; *)
+	echo "vm: IOMMU is vtd, amd, virtio or none, not '$IOMMU'" >&2; exit 2 ;;
+esac
 case $VFIO_EDU in 0|1) ;; *) echo "vm: VFIO_EDU is 0 or 1, not '$VFIO_EDU'" >&2; exit 2 ;; esac
 
 [ -f "$kernel" ] || { echo "vm: no kernel at $kernel (make kernel)" >&2; exit 2; }
@@ -97,7 +105,7 @@ pack() {
 		chmod +x "$stage/root/tests/custom-cmd"
 	fi
 	{
-		printf 'MODE=%q\nVFIO_EDU=%q\n' "$MODE" "$VFIO_EDU"
+		printf 'MODE=%q\nVFIO_EDU=%q\nIOMMU=%q\n' "$MODE" "$VFIO_EDU" "$IOMMU"
 		printf 'RUN=%q\n' "$RUN"
 	} > "$stage/root/suite.sh"
 	if [ "$QEMU_L2" = 1 ]; then
@@ -116,8 +124,25 @@ splats+='DEBUG_LOCKS_WARN|list_add corruption|list_del corruption|'
 splats+='kernel BUG|unreferenced object|blocked for more than|soft lockup|'
 splats+='Call Trace:'
 
+# The IOMMU device, which must come before the devices it translates, and
+# what the kernel needs to be told of it.
+iommu_args() {
+	case $IOMMU in
+	vtd)	iommu_dev=(-device "intel-iommu,intremap=on,snoop-control=$SNOOP")
+		iommu_append="intel_iommu=on" ;;
+	amd)	iommu_dev=(-device amd-iommu,intremap=on)
+		iommu_append="" ;;
+	virtio)	iommu_dev=(-device virtio-iommu-pci)
+		iommu_append="" ;;
+	none)	iommu_dev=()
+		iommu_append="" ;;
+	esac
+}
+
 qemu_cmd() {
-	local append="console=ttyS0 intel_iommu=on iommu=nopt panic=-1"
+	local append="console=ttyS0 iommu=nopt panic=-1"
+	iommu_args
+	append+=" $iommu_append"
 	# no5lvl: -cpu max offers 5-level paging, and then KASAN decides
 	# whether an address has shadow memory from the LA57 feature bit,
 	# which identify_cpu() clears and sets again during boot.  An
@@ -128,8 +153,7 @@ qemu_cmd() {
 	qemu=(qemu-system-x86_64 -M q35,kernel-irqchip=split -cpu max
 	      -m "$MEM" -smp "$SMP" -no-reboot -nic none
 	      -kernel "$kernel" -initrd "$stage/initrd.gz" -append "$append"
-	      -device "intel-iommu,intremap=on,snoop-control=$SNOOP"
-	      $DEVICES)
+	      "${iommu_dev[@]}" $DEVICES)
 }
 
 # What to echo while the suite runs: the result lines, or all of it.
@@ -150,7 +174,7 @@ if [ "$MODE" = shell ]; then
 	exec "${qemu[@]}" -nographic
 fi
 
-echo "vm: $suite: booting ($flavour kernel, snoop-control=$SNOOP, $MEM)"
+echo "vm: $suite: booting ($flavour kernel, IOMMU $IOMMU, snoop-control=$SNOOP, $MEM)"
 # Results stream on the second serial port and are shown as they come.
 set +e
 timeout -k 10 "$TIMEOUT" "${qemu[@]}" -display none -monitor none \

@@ -96,6 +96,9 @@ END {
 	target(c " ioasid/iommufd", c, med[c, "ioasid"], med[c, "iommufd"], 0.5)
 	target("two_domains_mock_64M/one_domain_mock_64M", "",
 	       med["two_domains_mock_64M", "ioasid"], med["one_domain_mock_64M", "ioasid"], 1.3)
+	# A BAR maps as device memory, type1 walks its VMA page by page.
+	c = "map_unmap_bar_256M"
+	target(c " ioasid/type1", c, med[c, "ioasid"], med[c, "type1"], 0.02)
 	# Many ranges per call: against type1's one call per range, and
 	# against pinning the same pages one by one.
 	target("vec256_10000x4k ioasid/small_10000x4k type1", "",
@@ -115,6 +118,7 @@ END {
 		c = order[k]
 		if (c == "map_unmap_4k_256M" || c == "small_10000x4k" ||
 		    c == "map_unmap_thp_256M" || c == "map_unmap_hugetlb_256M" ||
+		    c == "map_unmap_bar_256M" ||
 		    !has(c, "iommufd") && !has(c, "type1"))
 			continue
 		target(c " ioasid/faster peer", c, med[c, "ioasid"], fastest(c), 1.0)

@@ -10,7 +10,10 @@
  *
  * MODE "ok": the round trip.  MODE "outside": the round trip, then a DMA
  * from edu to a guest-physical address outside the guest's RAM, which the
- * IOMMU must block: the guest's RAM must not change.
+ * IOMMU must block: the guest's RAM must not change.  MODE "p2p": two edu
+ * devices; the round trip on the first, then the first writes 4 bytes into
+ * the second's BAR0 (peer to peer, the VMM having mapped that BAR for DMA)
+ * at its register 0x04, which must then read their complement.
  *
  * The results go to COM1.  Then it prints "L2: waiting", waits for one
  * byte on COM1, so that whoever runs the VMM can look at the live VM, and
@@ -39,6 +42,7 @@
 
 #define EDU_ID		0x00
 #define EDU_ID_VALUE	0x010000ed
+#define EDU_LIVE	0x04		/* reads the complement of what was written */
 #define EDU_DMA_SRC	0x80
 #define EDU_DMA_DST	0x88
 #define EDU_DMA_COUNT	0x90
@@ -201,14 +205,14 @@ static void pci_write(unsigned int devfn, unsigned int reg, unsigned int v)
 	out32(PCI_DATA, v);
 }
 
-static int edu_dma(unsigned long bar, unsigned long from, unsigned long to,
-		   unsigned int cmd)
+static int edu_dma_count(unsigned long bar, unsigned long from,
+			 unsigned long to, unsigned int cmd, unsigned int count)
 {
 	struct clock c;
 
 	wr32(bar + EDU_DMA_SRC, from);
 	wr32(bar + EDU_DMA_DST, to);
-	wr32(bar + EDU_DMA_COUNT, LEN);
+	wr32(bar + EDU_DMA_COUNT, count);
 	wr32(bar + EDU_DMA_CMD, cmd | EDU_CMD_START);
 	clock_start(&c);
 	while (rd32(bar + EDU_DMA_CMD) & EDU_CMD_START) {
@@ -218,6 +222,12 @@ static int edu_dma(unsigned long bar, unsigned long from, unsigned long to,
 		}
 	}
 	return 0;
+}
+
+static int edu_dma(unsigned long bar, unsigned long from, unsigned long to,
+		   unsigned int cmd)
+{
+	return edu_dma_count(bar, from, to, cmd, LEN);
 }
 
 /* src holds the pattern of seed, dst its complement? */
@@ -303,6 +313,36 @@ static int dma_outside(unsigned long bar, unsigned int seed, unsigned long ram_e
 	return 0;
 }
 
+/*
+ * The first edu writes 4 bytes of the pattern, through its buffer, into
+ * the second edu's register 0x04: a DMA whose target is the other device's
+ * BAR, which the VMM mapped for DMA as it maps the guest's RAM.
+ */
+static int peer_to_peer(unsigned long bar, unsigned long peer_bar,
+			unsigned int seed)
+{
+	unsigned int val = seed ^ 0x5a5a5a5a, got;
+
+	wr32((unsigned long)src, val);
+	if (edu_dma_count(bar, (unsigned long)src, EDU_BUFFER, 0, 4) ||
+	    edu_dma_count(bar, EDU_BUFFER, peer_bar + EDU_LIVE, EDU_CMD_TO_RAM,
+			  4))
+		return -1;
+	got = rd32(peer_bar + EDU_LIVE);
+	if (got != ~val) {
+		print("L2: FAIL: peer to peer: the other edu's register reads 0x");
+		print_hex(got, 8);
+		print(", not 0x");
+		print_hex(~val, 8);
+		print("\n");
+		return -1;
+	}
+	print("L2: edu peer-to-peer DMA into the other edu's BAR0 at 0x");
+	print_hex(peer_bar, 8);
+	print(" ok\n");
+	return 0;
+}
+
 static int streq(const char *a, const char *b)
 {
 	while (*a && *a == *b) {
@@ -323,38 +363,25 @@ static const char *last_word(const char *s)
 	return w;
 }
 
-static int run(const struct mb_info *mbi)
+/*
+ * The BAR0 of the first edu on bus 0 from @from on, memory and bus master
+ * enabled, its devfn in edu_devfn; 0 if there is none.
+ */
+static unsigned int edu_devfn;
+
+static unsigned long edu_find(unsigned int from)
 {
-	const char *mode = "";
-	unsigned long bar, ram_end;
-	unsigned int devfn, cmd, seed;
+	unsigned int devfn, cmd;
+	unsigned long bar;
 
-	if (mbi->flags & MB_INFO_CMDLINE)
-		mode = last_word((const char *)mbi->cmdline);
-	if (!streq(mode, "ok") && !streq(mode, "outside")) {
-		print("L2: FAIL: the command line names no mode (ok, outside)\n");
-		return -1;
-	}
-	if (!(mbi->flags & MB_INFO_MEM)) {
-		print("L2: FAIL: the loader gave no memory size\n");
-		return -1;
-	}
-	/* The loader counts the RAM the BIOS left free: round up to all. */
-	ram_end = HOLE_END + mbi->mem_upper * 1024UL;
-	ram_end = (ram_end + 0xfffff) & ~0xfffffUL;
-	print("L2: mode ");
-	print(mode);
-	print(", RAM ");
-	print_dec(ram_end >> 20);
-	print(" MiB\n");
-
-	for (devfn = 0; devfn < 256; devfn++)
+	for (devfn = from; devfn < 256; devfn++)
 		if (pci_read(devfn, 0) == EDU_IDS)
 			break;
 	if (devfn == 256) {
 		print("L2: FAIL: no edu device on bus 0\n");
-		return -1;
+		return 0;
 	}
+	edu_devfn = devfn;
 	cmd = pci_read(devfn, PCI_COMMAND) & 0xffff;
 	pci_write(devfn, PCI_COMMAND, cmd | PCI_CMD_MEMORY | PCI_CMD_MASTER);
 	cmd = pci_read(devfn, PCI_COMMAND) & 0xffff;
@@ -371,25 +398,60 @@ static int run(const struct mb_info *mbi)
 	if ((cmd & (PCI_CMD_MEMORY | PCI_CMD_MASTER)) !=
 	    (PCI_CMD_MEMORY | PCI_CMD_MASTER)) {
 		print("L2: FAIL: memory and bus master enable did not stick\n");
-		return -1;
+		return 0;
 	}
 	if (bar & 1 || !(bar & ~0xfUL)) {
 		print("L2: FAIL: BAR0 is not an assigned memory BAR\n");
-		return -1;
+		return 0;
 	}
 	bar &= ~0xfUL;
 	if (rd32(bar + EDU_ID) != EDU_ID_VALUE) {
 		print("L2: FAIL: edu id register reads 0x");
 		print_hex(rd32(bar + EDU_ID), 8);
 		print("\n");
+		return 0;
+	}
+	return bar;
+}
+
+static int run(const struct mb_info *mbi)
+{
+	unsigned long bar, peer_bar, ram_end;
+	const char *mode = "";
+	unsigned int seed;
+
+	if (mbi->flags & MB_INFO_CMDLINE)
+		mode = last_word((const char *)mbi->cmdline);
+	if (!streq(mode, "ok") && !streq(mode, "outside") &&
+	    !streq(mode, "p2p")) {
+		print("L2: FAIL: the command line names no mode (ok, outside, p2p)\n");
 		return -1;
 	}
+	if (!(mbi->flags & MB_INFO_MEM)) {
+		print("L2: FAIL: the loader gave no memory size\n");
+		return -1;
+	}
+	/* The loader counts the RAM the BIOS left free: round up to all. */
+	ram_end = HOLE_END + mbi->mem_upper * 1024UL;
+	ram_end = (ram_end + 0xfffff) & ~0xfffffUL;
+	print("L2: mode ");
+	print(mode);
+	print(", RAM ");
+	print_dec(ram_end >> 20);
+	print(" MiB\n");
 
+	bar = edu_find(0);
+	if (!bar)
+		return -1;
 	seed = pattern_seed();
 	if (round_trip(bar, seed))
 		return -1;
 	if (streq(mode, "outside"))
 		return dma_outside(bar, seed, ram_end);
+	if (streq(mode, "p2p")) {
+		peer_bar = edu_find(edu_devfn + 1);
+		return peer_bar ? peer_to_peer(bar, peer_bar, seed) : -1;
+	}
 	return 0;
 }
 

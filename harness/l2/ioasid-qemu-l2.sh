@@ -17,7 +17,9 @@
 # usage: ioasid-qemu-l2.sh [CONTAINER:ACCEL:MODE...]
 #   CONTAINER  type1 or ioasid
 #   ACCEL      kvm (-accel kvm -cpu host: nested SVM) or tcg
-#   MODE       ok (DMA round trip) or outside (and a DMA outside its RAM)
+#   MODE       ok (DMA round trip), outside (and a DMA outside its RAM) or
+#              p2p (two edu devices, QEMU's defaults: it maps their BARs
+#              for DMA, and the first edu writes into the second's BAR)
 # environment:
 #   L2_NONCOHERENT  what KVM must count while the guest runs under kvm:
 #                   0 on a VT-d unit with snoop control, 1 without
@@ -80,11 +82,14 @@ threads() {
 # What every run needs; an empty $setup means ready.
 setup=
 missing() { setup="$setup${setup:+; }$*"; }
-bdf=
+bdf= peer=
 for d in /sys/bus/pci/devices/*; do
 	if [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ]; then
-		bdf=$(basename "$d")
-		break
+		if [ -z "$bdf" ]; then
+			bdf=$(basename "$d")
+		elif [ -z "$peer" ]; then
+			peer=$(basename "$d")
+		fi
 	fi
 done
 if [ -z "$bdf" ]; then
@@ -140,9 +145,13 @@ run() {
 	tcg) accel_args="-accel tcg" ;;
 	*) accel_args="-accel $accel"; fail "no accelerator '$accel' (kvm, tcg)" ;;
 	esac
+	# The devices, as QEMU takes them.  x-no-mmap=on keeps QEMU from
+	# mapping a BAR for DMA, which only p2p needs.
 	case $mode in
-	ok|outside) ;;
-	*) fail "no guest mode '$mode' (ok, outside)" ;;
+	ok|outside) devices="-device vfio-pci,host=$bdf,x-no-mmap=on" ;;
+	p2p) devices="-device vfio-pci,host=$bdf -device vfio-pci,host=$peer"
+	     [ -n "$peer" ] || fail "p2p needs a second edu device" ;;
+	*) fail "no guest mode '$mode' (ok, outside, p2p)" ;;
 	esac
 	# Which file /dev/vfio/vfio is now: VFIO's own, or /dev/ioasid.
 	if [ "$container" = ioasid ]; then
@@ -158,7 +167,7 @@ run() {
 	pins_before=$(pinned)
 	faults_before=$(dmar_faults)
 	qemu_args="-M pc -m 64 -nodefaults -display none -no-reboot -serial stdio
-		-device vfio-pci,host=$bdf,x-no-mmap=on
+		$devices
 		-device isa-debug-exit,iobase=0xf4,iosize=4
 		-kernel $PAYLOAD -append $mode $accel_args"
 	note "\$ qemu-system-x86_64 $(echo $qemu_args)"
@@ -180,6 +189,11 @@ run() {
 	while IFS= read -r line <&4 || [ -n "$line" ]; do
 		line=${line%"$cr"}
 		echo "# $line"
+		# QEMU goes on after a failed DMA map: the guest's DMA is lost.
+		case $line in
+		*vfio_dma_map*|*"VFIO_MAP_DMA failed"*)
+			fail "QEMU could not map memory for DMA" ;;
+		esac
 		case $line in
 		"L2: waiting"*)
 			reached=1
@@ -243,8 +257,18 @@ inspect() {
 	fi
 	grep -q "^ioasid-vfio-container:$(printf '\t')type1v2\$" "$hits" ||
 		fail "the ioasid container is not type1v2"
-	grep -q "^ioasid-vfio-groups:$(printf '\t')1\$" "$hits" ||
-		fail "the ioasid container does not hold 1 group"
+	groups=1
+	[ "$mode" = p2p ] && [ "$(basename "$(readlink "/sys/bus/pci/devices/$peer/iommu_group")")" != "$group" ] &&
+		groups=2
+	grep -q "^ioasid-vfio-groups:$(printf '\t')$groups\$" "$hits" ||
+		fail "the ioasid container does not hold $groups group(s)"
+	if [ "$mode" = p2p ]; then
+		note "QEMU's ioasid fdinfo: $(grep '^ioasid-dmem-' "$hits" | tr '\t\n' '  ')"
+		grep -q "^ioasid-dmem-mappings:$(printf '\t')0\$" "$hits" &&
+			fail "QEMU mapped no BAR for peer-to-peer DMA"
+		grep -q "^ioasid-dmem-revoked:$(printf '\t')0\$" "$hits" ||
+			fail "a BAR mapping is revoked while the guest runs"
+	fi
 }
 
 # After QEMU exited: its verdict, and nothing of it left behind.

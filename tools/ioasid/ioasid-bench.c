@@ -19,6 +19,7 @@
  * usage: ioasid-bench [-n ITERATIONS]   (default: each case's own)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -58,6 +59,10 @@
 #define FOLL_LONGTERM	0x100
 
 #define VFIO_CDEV	"/dev/vfio/devices/vfio0"
+/* QEMU's ivshmem-plain (1af4:1110): BAR2 is its 256 MiB memory backend. */
+#define BAR_VENDOR	0x1af4
+#define BAR_DEVICE	0x1110
+#define BAR_INDEX	VFIO_PCI_BAR2_REGION_INDEX
 #define VFIO_CDEV_GROUP	"/sys/class/vfio-dev/vfio0/device/iommu_group"
 #define GUP_TEST	"/sys/kernel/debug/gup_test"
 #define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
@@ -75,8 +80,11 @@ static const char * const impl_name[] = {
 struct session {
 	enum impl impl;
 	bool by_file;		/* map the work's memfd, not its view */
+	bool container;		/* the VFIO container calls, for any impl */
 	int fd;			/* /dev/ioasid, /dev/iommu, container, gup_test */
 	int dev;		/* the device cdev, the type1 group, or -1 */
+	int bar_dev;		/* the device of the mapped BAR, or -1 */
+	void *bar;		/* its BAR, mmapped, or NULL */
 	unsigned int ioas;	/* the IOASID or the IOAS */
 	unsigned int mock_dev;	/* the first mock device, if any */
 };
@@ -86,7 +94,9 @@ struct variant {
 	const char *row;	/* the case column, when not the case's name */
 	enum impl impl;
 	unsigned int mock_iommus;	/* mock devices instead of the edu */
+	bool noncoherent;	/* mock devices that let no-snoop DMA through */
 	bool by_file;		/* IOASID_MAP_FILE of the case's memfd */
+	bool bar;		/* map the large BAR, through a VFIO container */
 };
 
 static const struct variant peers[] = {
@@ -96,10 +106,26 @@ static const struct variant peers[] = {
 	{ .impl = IMPL_FLOOR },
 };
 
-/* The same IOASID code with one and with two IOMMU domains to fill. */
+/*
+ * The same IOASID code with one and with two IOMMU domains to fill, and
+ * with one domain that lets no-snoop DMA through, whose pages are flushed
+ * from the CPU caches at map and at unpin.
+ */
 static const struct variant mock_domains[] = {
 	{ .row = "one_domain_mock_64M", .impl = IMPL_IOASID, .mock_iommus = 1 },
 	{ .row = "two_domains_mock_64M", .impl = IMPL_IOASID, .mock_iommus = 2 },
+	{ .row = "nosnoop_mock_64M", .impl = IMPL_IOASID, .mock_iommus = 1,
+	  .noncoherent = true },
+};
+
+/*
+ * A 256 MiB BAR mapped for peer-to-peer DMA by its mmap, through the VFIO
+ * container of each: /dev/ioasid maps the device memory behind it, type1
+ * walks the VMA page by page.
+ */
+static const struct variant bar_rows[] = {
+	{ .impl = IMPL_IOASID, .bar = true },
+	{ .impl = IMPL_TYPE1, .bar = true },
 };
 
 /* IOASID_VEC against the pinning of the same pages, one by one. */
@@ -194,13 +220,15 @@ static void note(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int mock_device(struct session *s, unsigned int iommu)
+static int mock_device(struct session *s, unsigned int iommu,
+		       bool noncoherent)
 {
 	struct ioasid_test add = { .size = sizeof(add) };
 	struct ioasid_test at = { .size = sizeof(at) };
 
 	add.op = IOASID_TEST_OP_MOCK_DEVICE;
 	add.mock_device.iommu = iommu;
+	add.mock_device.flags = noncoherent ? 0 : IOASID_MOCK_COHERENT;
 	add.mock_device.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G;
 	add.mock_device.aperture_last = UINT64_MAX;
 	if (call(s->fd, IOASID_TEST, &add, "IOASID_TEST_OP_MOCK_DEVICE"))
@@ -295,11 +323,57 @@ static int iommufd_open(struct session *s)
 		    "VFIO_DEVICE_BIND_IOMMUFD");
 }
 
+static char bar_group[300], bar_bdf[256];
+
+/*
+ * The BAR device's group in a VFIO container (/dev/ioasid or VFIO's own),
+ * the device open through it and its BAR mmapped.
+ */
+static int bar_open(struct session *s)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info),
+					 .index = BAR_INDEX };
+	int container;
+
+	s->container = true;
+	s->fd = open_file(s->impl == IMPL_IOASID ? "/dev/ioasid" :
+			  "/dev/vfio/vfio");
+	s->dev = open_file(bar_group);
+	if (s->fd < 0 || s->dev < 0)
+		return -1;
+	container = s->fd;
+	if (call(s->dev, VFIO_GROUP_SET_CONTAINER, &container,
+		 "VFIO_GROUP_SET_CONTAINER") ||
+	    call(s->fd, VFIO_SET_IOMMU, (void *)(uintptr_t)VFIO_TYPE1v2_IOMMU,
+		 "VFIO_SET_IOMMU"))
+		return -1;
+	s->bar_dev = ioctl(s->dev, VFIO_GROUP_GET_DEVICE_FD, bar_bdf);
+	if (s->bar_dev < 0) {
+		failed_call = "VFIO_GROUP_GET_DEVICE_FD";
+		return -1;
+	}
+	if (call(s->bar_dev, VFIO_DEVICE_GET_REGION_INFO, &info,
+		 "VFIO_DEVICE_GET_REGION_INFO"))
+		return -1;
+	s->bar = mmap(NULL, SZ_256M, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      s->bar_dev, info.offset);
+	if (s->bar == MAP_FAILED) {
+		s->bar = NULL;
+		failed_call = "mmap of the BAR";
+		return -1;
+	}
+	return 0;
+}
+
 /* Keeps errno, which tells why the session is being closed, if it failed. */
 static void session_close(struct session *s)
 {
 	int err = errno;
 
+	if (s->bar)
+		munmap(s->bar, SZ_256M);
+	if (s->bar_dev >= 0)
+		close(s->bar_dev);
 	/* The device file first: it holds the context it is bound to. */
 	if (s->dev >= 0)
 		close(s->dev);
@@ -316,7 +390,12 @@ static int session_open(struct session *s, const struct variant *v,
 	int rc = 0;
 
 	*s = (struct session){ .impl = v->impl, .by_file = v->by_file,
-			       .fd = -1, .dev = -1 };
+			       .fd = -1, .dev = -1, .bar_dev = -1 };
+	if (v->bar) {
+		if (!bar_open(s))
+			return 0;
+		goto fail;
+	}
 	if (v->mock_iommus) {
 		s->fd = open_file("/dev/ioasid");
 		if (s->fd < 0 ||
@@ -324,7 +403,7 @@ static int session_open(struct session *s, const struct variant *v,
 			goto fail;
 		s->ioas = alloc.out_ioasid;
 		for (i = 0; i < v->mock_iommus; i++)
-			if (mock_device(s, i))
+			if (mock_device(s, i, v->noncoherent))
 				goto fail;
 		return 0;
 	}
@@ -360,7 +439,7 @@ static int dma_map(struct session *s, const struct work *w, void *va,
 	struct iommu_ioas_map im = { .size = sizeof(im) };
 	struct ioasid_map m = { .size = sizeof(m) };
 
-	switch (s->impl) {
+	switch (s->container ? IMPL_TYPE1 : s->impl) {
 	case IMPL_IOASID:
 		m.flags = IOASID_MAP_READ | IOASID_MAP_WRITE |
 			  IOASID_MAP_FIXED_IOVA;
@@ -401,7 +480,7 @@ static int dma_unmap(struct session *s, uint64_t iova, size_t len)
 	struct iommu_ioas_unmap iu = { .size = sizeof(iu) };
 	struct ioasid_unmap u = { .size = sizeof(u) };
 
-	switch (s->impl) {
+	switch (s->container ? IMPL_TYPE1 : s->impl) {
 	case IMPL_IOASID:
 		u.ioasid = s->ioas;
 		u.iova = iova;
@@ -570,6 +649,18 @@ static int iter_vec16(struct session *s, const struct work *w, double *us)
 static int iter_vec256(struct session *s, const struct work *w, double *us)
 {
 	return iter_vec(s, w, 256, us);
+}
+
+/* Map the whole BAR by its mmap in one call, then unmap it. */
+static int iter_bar(struct session *s, const struct work *w, double *us)
+{
+	double t = now_us();
+
+	if (dma_map(s, w, s->bar, SZ_256M, IOVA_BASE) ||
+	    dma_unmap(s, IOVA_BASE, SZ_256M))
+		return -1;
+	*us = now_us() - t;
+	return 0;
 }
 
 static int iter_attach_detach(struct session *s, const struct work *w,
@@ -864,8 +955,10 @@ static const struct bench_case cases[] = {
 	  .len = SZ_1G, .iter = iter_map_unmap, .variants = hugetlb_rows,
 	  .nr_variants = ARRAY_SIZE(hugetlb_rows), .rounds = 11 },
 	{ .name = "mock_64M", .backing = BACK_4K, .len = SZ_64M,
-	  .iter = iter_map_unmap, .variants = mock_domains, .nr_variants = 2,
-	  .rounds = 41 },
+	  .iter = iter_map_unmap, .variants = mock_domains,
+	  .nr_variants = ARRAY_SIZE(mock_domains), .rounds = 41 },
+	{ .name = "map_unmap_bar_256M", .iter = iter_bar, .variants = bar_rows,
+	  .nr_variants = ARRAY_SIZE(bar_rows), .rounds = 11 },
 };
 
 /* The edu's group, for type1: the cdev and the group name one device. */
@@ -883,6 +976,55 @@ static int find_group(void)
 	snprintf(group_path, sizeof(group_path), "/dev/vfio/%s",
 		 p ? p + 1 : link);
 	return 0;
+}
+
+/* The large BAR's device bound to vfio-pci, if the VM has one. */
+static bool find_bar_device(void)
+{
+	char path[320], link[256];
+	unsigned int vendor, device;
+	struct dirent *d;
+	ssize_t n;
+	DIR *dir;
+	FILE *f;
+
+	dir = opendir("/sys/bus/pci/devices");
+	while (dir && (d = readdir(dir))) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
+			 d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		vendor = 0;
+		device = 0;
+		if (fscanf(f, "%x", &vendor) != 1)
+			vendor = 0;
+		fclose(f);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
+			 d->d_name);
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%x", &device) != 1)
+				device = 0;
+			fclose(f);
+		}
+		if (vendor != BAR_VENDOR || device != BAR_DEVICE)
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/bus/pci/devices/%s/iommu_group", d->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		snprintf(bar_group, sizeof(bar_group), "/dev/vfio/%s",
+			 strrchr(link, '/') + 1);
+		snprintf(bar_bdf, sizeof(bar_bdf), "%s", d->d_name);
+		closedir(dir);
+		return true;
+	}
+	if (dir)
+		closedir(dir);
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -906,7 +1048,13 @@ int main(int argc, char **argv)
 	note("ioasid-bench: %s, type1 through %s; medians of wall-clock us",
 	     VFIO_CDEV, group_path);
 	printf("case,impl,median_us,iterations\n");
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (cases[i].iter == iter_bar && !find_bar_device()) {
+			note("%s: no ivshmem device bound to vfio-pci", cases[i].name);
+			bad++;
+			continue;
+		}
 		bad += run_case(&cases[i], iterations ?: cases[i].rounds);
+	}
 	return bad ? 1 : 0;
 }

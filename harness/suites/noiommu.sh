@@ -1,0 +1,8 @@
+# No IOMMU at all: VFIO's unsafe noiommu mode gives the edu device a group
+# and a device file that nothing translates, and /dev/ioasid must refuse
+# both.
+IOMMU=none
+DEVICES="-device edu"
+VFIO_EDU=1
+CMDLINE="vfio.enable_unsafe_noiommu_mode=1"
+RUN="ioasid_noiommu"
