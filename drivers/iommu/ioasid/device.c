@@ -9,12 +9,40 @@
  */
 #include <linux/iommu.h>
 #include <linux/ioasid.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 
 #include "ioasid_private.h"
 
 /* For iommu_group_replace_domain(): see ioasid_group_set_domain(). */
 MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
+
+/*
+ * The administrator's opt-in for platforms whose IOMMU cannot isolate a
+ * device's MSIs (virtio-iommu on x86 has no interrupt remapping).  Such a
+ * device can raise any MSI, and so write to any address of the MSI
+ * window: another device's interrupts, and with some interrupt
+ * controllers memory no IOASID maps.  VFIO type1 and iommufd have the
+ * same parameter, off by default.
+ */
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Bind devices whose MSIs the platform cannot isolate (default: N, unsafe)");
+
+/* Whether @group's MSIs are isolated, or the administrator takes the risk. */
+static bool ioasid_msi_allowed(struct iommu_group *group, struct device *dev)
+{
+	if (iommu_group_has_isolated_msi(group) || ioasid_test_is_mock_dev(dev))
+		return true;
+	if (!READ_ONCE(allow_unsafe_interrupts)) {
+		pr_warn_once("ioasid: %s: no interrupt isolation; see the allow_unsafe_interrupts parameter\n",
+			     dev_name(dev));
+		return false;
+	}
+	dev_warn_once(dev, "no interrupt isolation, bound as allow_unsafe_interrupts asks: this system is not safe from its DMA\n");
+	return true;
+}
 
 /**
  * ioasid_dev_has_iommu - whether an IOMMU driver translates a device
@@ -41,7 +69,8 @@ bool ioasid_dev_has_iommu(struct device *dev)
  * Context: Process context; may sleep.  VFIO holds the device set lock.
  * Return: the binding, to be ended with ioasid_device_unbind(), or an
  * ERR_PTR: -ENODEV if no IOMMU translates the device, -EPERM if the
- * platform cannot isolate its MSIs, -EBUSY if its IOMMU group is used by
+ * platform cannot isolate its MSIs (unless the allow_unsafe_interrupts
+ * parameter is set), -EBUSY if its IOMMU group is used by
  * a kernel driver or another context (which of the group's devices, see
  * /sys/bus/.../DEVICE/iommu_group/devices/).
  */
@@ -59,12 +88,7 @@ struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
 	group = iommu_group_get(dev);
 	if (!group)
 		return ERR_PTR(-ENODEV);
-	/*
-	 * Without interrupt isolation the device could raise any MSI, and so
-	 * write to memory no IOASID maps.
-	 */
-	if (!iommu_group_has_isolated_msi(group) &&
-	    !ioasid_test_is_mock_dev(dev)) {
+	if (!ioasid_msi_allowed(group, dev)) {
 		iommu_group_put(group);
 		return ERR_PTR(-EPERM);
 	}

@@ -317,7 +317,10 @@ static struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev)
  * @last: Output: the last one
  *
  * Allocates a domain the way an attach would and frees it again: only
- * the driver knows these, and only for a domain.
+ * the driver knows these, and only for a domain.  A domain its driver
+ * sets up only at attach (see ioasid_domain_set_up()) has no aperture
+ * yet: the whole space is given, and the attach then refuses with
+ * -EADDRINUSE what the domain cannot translate.
  *
  * Return: 0 or the driver's error.
  */
@@ -339,17 +342,9 @@ int ioasid_domain_probe(struct device *dev, u64 *pgsizes, u64 *start,
 	return 0;
 }
 
-/*
- * A new domain for @dev, holding every mapping of @space, blocking
- * no-snoop DMA if @dev's IOMMU @can_enforce.
- */
-static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
-						 struct device *dev,
-						 bool can_enforce)
+/* An empty domain for @dev. */
+static struct ioasid_domain *ioasid_domain_alloc(struct device *dev)
 {
-	unsigned long start = ULONG_MAX, last = 0;
-	struct ioasid_mapping *m;
-	struct interval_tree_node *node;
 	struct ioasid_domain *d;
 	int rc;
 
@@ -362,12 +357,49 @@ static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
 		kfree(d);
 		return ERR_PTR(rc);
 	}
+	return d;
+}
+
+/*
+ * Whether @d is set up for its IOMMU already.  A driver that allocates a
+ * paging domain for a device sets it up then; one with only the legacy
+ * domain_alloc op (virtio-iommu as of 6.12) is not told the device, so
+ * it learns the IOMMU instance, its aperture and how to map only at the
+ * first attach, and cannot map into the domain before.
+ */
+static bool ioasid_domain_set_up(struct ioasid_domain *d)
+{
+	const struct iommu_ops *ops = d->domain->owner;
+
+	return ops->domain_alloc_paging || ops->domain_alloc_user;
+}
+
+/*
+ * What an empty domain must be before it takes a mapping of @space: no
+ * snoop blocked if @dev's IOMMU @can_enforce, what lies outside its
+ * aperture reserved.
+ */
+static int ioasid_domain_prepare(struct ioasid_space *space,
+				 struct ioasid_domain *d, bool can_enforce)
+{
+	int rc;
+
 	rc = ioasid_domain_set_coherency(space, d, can_enforce);
-	if (rc)
-		goto err_free;
-	rc = ioasid_domain_reserve_aperture(space, d);
-	if (rc)
-		goto err_free;
+	return rc ?: ioasid_domain_reserve_aperture(space, d);
+}
+
+/*
+ * Write every mapping of @space into @d, synced once.  On failure the
+ * mappings written stay, for ioasid_domain_free() (or a detach) to drop.
+ */
+static int ioasid_domain_fill(struct ioasid_space *space,
+			      struct ioasid_domain *d)
+{
+	unsigned long start = ULONG_MAX, last = 0;
+	struct interval_tree_node *node;
+	struct ioasid_mapping *m;
+	int rc;
+
 	for (node = interval_tree_iter_first(&space->mappings, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		m = container_of(node, struct ioasid_mapping, node);
@@ -375,24 +407,16 @@ static struct ioasid_domain *ioasid_domain_alloc(struct ioasid_space *space,
 			continue;
 		rc = ioasid_domain_map(space, d, m);
 		if (rc)
-			goto err_free;
+			return rc;
 		if (start == ULONG_MAX)
 			start = node->start;
 		last = node->last;
 		cond_resched();
 	}
 	/* One sync for all: the mappings come in IOVA order. */
-	if (start <= last) {
-		rc = ioasid_domain_sync(d, start, last);
-		if (rc)
-			goto err_free;
-	}
-	return d;
-
-err_free:
-	/* Freeing a domain no device uses drops its mappings too. */
-	ioasid_domain_free(space, d);
-	return ERR_PTR(rc);
+	if (start <= last)
+		return ioasid_domain_sync(d, start, last);
+	return 0;
 }
 
 /*
@@ -440,13 +464,105 @@ static int ioasid_domains_attach_existing(struct ioasid_space *space,
 	return -ENODEV;
 }
 
+/*
+ * Take the group off @d, which it was just attached to: back to the
+ * domain it had (ig->domain), or to blocking DMA.  Should the driver fail
+ * to take the old domain back, the group is left blocking DMA, which is
+ * safe, until it is detached.
+ */
+static void ioasid_group_restore(struct ioasid_group *ig,
+				 struct ioasid_domain *d)
+{
+	if (ig->domain &&
+	    !iommu_group_replace_domain(ig->group, ig->domain->domain))
+		return;
+	iommu_detach_group(d->domain, ig->group);
+}
+
+/* Attach @ig to @d, filled first, then known to KVM, then attached. */
+static int ioasid_domain_attach_filled(struct ioasid_space *space,
+				       struct ioasid_group *ig,
+				       struct ioasid_domain *d, bool enforce_cc)
+{
+	int rc;
+
+	rc = ioasid_domain_prepare(space, d, enforce_cc);
+	if (rc)
+		return rc;
+	rc = ioasid_domain_fill(space, d);
+	if (rc)
+		return rc;
+	/* KVM hears of a non-coherent domain before DMA can use it. */
+	ioasid_ctx_add_domain(ig->ctx, d);
+	rc = ioasid_group_set_domain(ig, d->domain);
+	if (rc)
+		ioasid_ctx_remove_domain(ig->ctx, d);
+	return rc;
+}
+
+/*
+ * Attach @ig to @d, which its driver sets up only then: attached empty,
+ * then known to KVM, then filled.  The group's DMA faults until its
+ * mappings are in, which for a replace is a window no other IOMMU has.
+ */
+static int ioasid_domain_attach_empty(struct ioasid_space *space,
+				      struct ioasid_group *ig,
+				      struct ioasid_domain *d, bool enforce_cc)
+{
+	int rc;
+
+	rc = ioasid_group_set_domain(ig, d->domain);
+	if (rc)
+		return rc;
+	rc = ioasid_domain_prepare(space, d, enforce_cc);
+	if (rc)
+		goto err_restore;
+	ioasid_ctx_add_domain(ig->ctx, d);
+	rc = ioasid_domain_fill(space, d);
+	if (rc)
+		goto err_remove;
+	return 0;
+
+err_remove:
+	ioasid_ctx_remove_domain(ig->ctx, d);
+err_restore:
+	ioasid_group_restore(ig, d);
+	return rc;
+}
+
+/* Attach @ig to a new domain of @space, made for @dev. */
+static int ioasid_domains_attach_new(struct ioasid_space *space,
+				     struct ioasid_group *ig,
+				     struct device *dev, bool enforce_cc)
+{
+	struct ioasid_domain *d;
+	int rc;
+
+	d = ioasid_domain_alloc(dev);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	if (ioasid_domain_set_up(d))
+		rc = ioasid_domain_attach_filled(space, ig, d, enforce_cc);
+	else
+		rc = ioasid_domain_attach_empty(space, ig, d, enforce_cc);
+	if (rc) {
+		/* Freeing a domain no device uses drops its mappings too. */
+		ioasid_domain_free(space, d);
+		return rc;
+	}
+	d->users = 1;
+	list_add_tail(&d->link, &space->domains);
+	ig->domain = d;
+	return 0;
+}
+
 /**
  * ioasid_domains_attach_group - make a group's DMA go through @space
  * @space: The IOASID
  * @ig: The group, as the context of @space sees it.  If it is attached
  *      to another IOASID, it is moved over without a window in which its
- *      DMA is blocked; the caller then releases the old IOASID with
- *      ioasid_domains_release_group().
+ *      DMA is blocked (but see ioasid_domain_attach_empty()); the caller
+ *      then releases the old IOASID with ioasid_domains_release_group().
  * @dev: The device of @ig being attached, for a new domain
  *
  * Return: 0, or an error with nothing changed: -EADDRINUSE when the
@@ -459,7 +575,6 @@ int ioasid_domains_attach_group(struct ioasid_space *space,
 {
 	bool enforce_cc = device_iommu_capable(dev,
 					       IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
-	struct ioasid_domain *d;
 	int rc;
 
 	/* The group's attach state, ig->domain, is written here. */
@@ -468,35 +583,15 @@ int ioasid_domains_attach_group(struct ioasid_space *space,
 	if (space->require_coherent && !enforce_cc)
 		return -EMEDIUMTYPE;
 
-	down_write(&space->lock);
+	guard(rwsem_write)(&space->lock);
 	rc = ioasid_reserve_group(space, ig, ig->group);
 	if (rc)
-		goto out_unlock;
+		return rc;
 	rc = ioasid_domains_attach_existing(space, ig, enforce_cc);
-	if (rc != -ENODEV)
-		goto out_check;
-
-	d = ioasid_domain_alloc(space, dev, enforce_cc);
-	if (IS_ERR(d)) {
-		rc = PTR_ERR(d);
-		goto out_check;
-	}
-	/* KVM hears of a non-coherent domain before DMA can use it. */
-	ioasid_ctx_add_domain(ig->ctx, d);
-	rc = ioasid_group_set_domain(ig, d->domain);
-	if (rc) {
-		ioasid_ctx_remove_domain(ig->ctx, d);
-		ioasid_domain_free(space, d);
-		goto out_check;
-	}
-	d->users = 1;
-	list_add_tail(&d->link, &space->domains);
-	ig->domain = d;
-out_check:
+	if (rc == -ENODEV)
+		rc = ioasid_domains_attach_new(space, ig, dev, enforce_cc);
 	if (rc)
 		ioasid_unreserve(space, ig);
-out_unlock:
-	up_write(&space->lock);
 	return rc;
 }
 
