@@ -12,11 +12,11 @@
  * IOASID is an ordinary IOASID of the context, so that pinning, domains
  * and cache coherency work exactly as for the native ioctls.
  *
- * What type1 offers and this does not (dirty tracking, updating the user
- * address of a mapping, nesting) is refused the way type1 refuses what it
- * does not know: EINVAL for a flag, ENOTTY for an ioctl, ENODEV for an
- * IOMMU type.  Where upstream type1 has since changed an answer, this
- * gives the new one: EOVERFLOW for a range that wraps.  Unlike type1
+ * What type1 offers and this does not (dirty tracking, nesting) is
+ * refused the way type1 refuses what it does not know: EINVAL for a flag,
+ * ENOTTY for an ioctl, ENODEV for an IOMMU type.  VFIO_UPDATE_VADDR, the
+ * live update of type1, is offered (owner.c).  Where upstream type1 has
+ * since changed an answer, this gives the new one: EOVERFLOW for a range that wraps.  Unlike type1
  * there is no small limit on the number of mappings: the context's
  * max_mappings, and RLIMIT_MEMLOCK, bound them.
  *
@@ -129,7 +129,8 @@ static void ioasid_vfio_unreserve(struct ioasid_space *space,
  * Context: Process context, with the VFIO group's lock held.
  * Return: 0, -EBADFD if @file is not a /dev/ioasid file, -ENODEV if no
  * IOMMU translates the group's devices, -EINVAL if the container maps
- * what the group cannot use (type1's answer), or -ENOMEM.
+ * what the group cannot use (type1's answer), -EBUSY while a mapping has
+ * no user address (VFIO_DMA_UNMAP_FLAG_VADDR, as type1), or -ENOMEM.
  */
 int ioasid_vfio_container_add_group(struct file *file,
 				    struct iommu_group *group)
@@ -150,7 +151,9 @@ int ioasid_vfio_container_add_group(struct file *file,
 
 	mutex_lock(&ctx->vfio.lock);
 	if (ctx->vfio.space) {
-		rc = ioasid_vfio_reserve(ctx->vfio.space, vg);
+		/* As type1: no attach while a user address is missing. */
+		rc = ioasid_space_vaddr_invalid(ctx->vfio.space) ? -EBUSY :
+		     ioasid_vfio_reserve(ctx->vfio.space, vg);
 		if (rc) {
 			mutex_unlock(&ctx->vfio.lock);
 			goto err_free;
@@ -271,6 +274,12 @@ static int ioasid_vfio_cache_coherent(struct ioasid_ctx *ctx)
 	return !coherency.out_noncoherent_domains;
 }
 
+static bool ioasid_vfio_has_iommu(struct ioasid_ctx *ctx)
+{
+	guard(mutex)(&ctx->vfio.lock);
+	return ctx->vfio.space;
+}
+
 static long ioasid_vfio_check_extension(struct ioasid_ctx *ctx,
 					unsigned long ext)
 {
@@ -279,6 +288,9 @@ static long ioasid_vfio_check_extension(struct ioasid_ctx *ctx,
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
 		return 1;
+	case VFIO_UPDATE_VADDR:
+		/* As type1: only an IOMMU that is set has addresses to update. */
+		return ioasid_vfio_has_iommu(ctx);
 	case VFIO_DMA_CC_IOMMU:
 		/* Whether every domain in use blocks no-snoop DMA now. */
 		return ioasid_vfio_cache_coherent(ctx);
@@ -492,22 +504,27 @@ static int ioasid_vfio_map_dma(struct ioasid_vfio_call *call,
 
 	if (copy_from_user(&map, uarg, minsz))
 		return -EFAULT;
-	/* No VFIO_DMA_MAP_FLAG_VADDR: a mapping's user address is fixed. */
 	if (map.argsz < minsz ||
-	    map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
+	    map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
+			  VFIO_DMA_MAP_FLAG_VADDR))
 		return -EINVAL;
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		flags |= IOASID_MAP_READ;
 	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
 		flags |= IOASID_MAP_WRITE;
-	if (!(flags & (IOASID_MAP_READ | IOASID_MAP_WRITE)))
+	/* A new user address names no access; a new mapping must. */
+	if (!(flags & (IOASID_MAP_READ | IOASID_MAP_WRITE)) ==
+	    !(map.flags & VFIO_DMA_MAP_FLAG_VADDR))
 		return -EINVAL;
 	if (!map.size || (map.size | map.iova | map.vaddr) & (align - 1))
 		return -EINVAL;
 	/* Upstream type1 says EOVERFLOW for a range that wraps, since 6.18. */
-	if (check_add_overflow(map.iova, map.size - 1, &last) ||
-	    check_add_overflow(map.vaddr, map.size - 1, &last))
+	if (check_add_overflow(map.vaddr, map.size - 1, &last) ||
+	    check_add_overflow(map.iova, map.size - 1, &last))
 		return -EOVERFLOW;
+
+	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
+		return ioasid_space_update_vaddr(call->space, map.iova, last);
 
 	iova = map.iova;
 	rc = ioasid_space_map(call->space, NULL, map.vaddr, map.size, flags,
@@ -532,8 +549,9 @@ static int ioasid_vfio_unmap_dma(struct ioasid_vfio_call *call,
 
 	if (copy_from_user(&unmap, uarg, minsz))
 		return -EFAULT;
-	/* No dirty bitmap and no VFIO_DMA_UNMAP_FLAG_VADDR. */
-	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
+	/* No dirty bitmap. */
+	if (unmap.argsz < minsz ||
+	    unmap.flags & ~(VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR))
 		return -EINVAL;
 	if (unmap.iova & (align - 1))
 		return -EINVAL;
@@ -554,7 +572,12 @@ static int ioasid_vfio_unmap_dma(struct ioasid_vfio_call *call,
 	if (call->type == VFIO_TYPE1v2_IOMMU ||
 	    (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL))
 		rule = IOASID_UNMAP_EXACT;
-	rc = ioasid_space_unmap(call->space, unmap.iova, last, rule, &unmapped);
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
+		rc = ioasid_space_invalidate_vaddr(call->space, unmap.iova, last,
+						   rule, &unmapped);
+	else
+		rc = ioasid_space_unmap(call->space, unmap.iova, last, rule,
+					&unmapped);
 	/* An empty range is a success of size 0 for both. */
 	if (rc == -ENOENT)
 		rc = 0;

@@ -117,6 +117,9 @@ struct ioasid_vfio {
  *                       unpinned
  * @dmem_mappings: Mappings of device memory in its IOASIDs
  * @dmem_revoked: How many of them are revoked now
+ * @owner_lock: Serialises the changes of owner of its pinned pages
+ *              (owner.c, and VFIO_UPDATE_VADDR in compat.c), the only
+ *              writers of &struct ioasid_pages.charge
  *
  * The context lives exactly as long as the file: it is allocated at open
  * and freed at release, after every object it holds is destroyed.
@@ -135,6 +138,7 @@ struct ioasid_ctx {
 	atomic64_t nosnoop_unpin_bytes;
 	atomic_long_t dmem_mappings;
 	atomic_long_t dmem_revoked;
+	struct mutex owner_lock; /* changes of &struct ioasid_pages.charge */
 };
 
 enum ioasid_object_type {
@@ -196,6 +200,9 @@ void ioasid_object_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 void ioasid_object_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 					enum ioasid_object_type type);
+struct ioasid_object *ioasid_object_next(struct ioasid_ctx *ctx,
+					 unsigned long *index,
+					 enum ioasid_object_type type);
 void ioasid_object_hold(struct ioasid_object *obj);
 void ioasid_object_put(struct ioasid_object *obj);
 bool ioasid_object_use(struct ioasid_object *obj);
@@ -227,12 +234,36 @@ struct ioasid_pfn_run {
  * @IOASID_ACCOUNT_MM_PINNED: The mm's pinned_vm (IOASID_ALLOC_ACCOUNT_MM)
  * @IOASID_ACCOUNT_MM_LOCKED: The mm's locked_vm, mlock's count, as VFIO
  *                            type1 charges it (VFIO containers)
+ * @IOASID_ACCOUNTS: How many counts there are
  */
 enum ioasid_account {
 	IOASID_ACCOUNT_USER,
 	IOASID_ACCOUNT_MM_PINNED,
 	IOASID_ACCOUNT_MM_LOCKED,
+	IOASID_ACCOUNTS
 };
+
+/**
+ * struct ioasid_charge - whom pinned pages are charged to (charge.c)
+ * @account: The count charged
+ * @user: The user charged, with a reference, for IOASID_ACCOUNT_USER
+ * @mm: The mm charged, grabbed, for the other two
+ */
+struct ioasid_charge {
+	enum ioasid_account account;
+	union {
+		struct user_struct *user;
+		struct mm_struct *mm;
+	};
+};
+
+void ioasid_charge_init(struct ioasid_charge *c, enum ioasid_account account);
+void ioasid_charge_release(struct ioasid_charge *c);
+bool ioasid_charge_is_current(const struct ioasid_charge *c);
+int ioasid_charge_add(struct ioasid_charge *c, unsigned long n);
+void ioasid_charge_sub(struct ioasid_charge *c, unsigned long n);
+void ioasid_charge_move(struct ioasid_charge *from, struct ioasid_charge *to,
+			unsigned long n);
 
 /**
  * struct ioasid_pages - memory pinned by one IOASID_MAP
@@ -240,12 +271,11 @@ enum ioasid_account {
  *        one per IOASID_COPY.  The last put unpins and uncharges.
  * @npages: Pages pinned, and charged to RLIMIT_MEMLOCK
  * @writable: Pinned with FOLL_WRITE, so devices may write
- * @account: The count charged
- * @user: The user charged, with a reference, for IOASID_ACCOUNT_USER
- * @mm: The mm charged, grabbed, for the other two
+ * @charge: Whom @npages are charged to.  Changed only by a change of
+ *          owner, which holds a reference meanwhile (owner.c).
  * @dmem: For device memory, its export, with a reference; such pages are
- *        neither pinned nor charged, and @account, @user, @mm, @file and
- *        @nosnoop_ctx are unused
+ *        neither pinned nor charged, and @charge, @file and @nosnoop_ctx
+ *        are unused
  * @file: For a file's pages, the file, with a reference (and, when
  *        @writable, held as a writable mapping); its folios are pinned
  *        once each, not once per page
@@ -264,9 +294,7 @@ struct ioasid_pages {
 	struct kref kref;
 	unsigned long npages;
 	bool writable;
-	enum ioasid_account account;
-	struct user_struct *user;
-	struct mm_struct *mm;
+	struct ioasid_charge charge;
 	struct ioasid_dmem *dmem;
 	struct file *file;
 	struct ioasid_ctx *nosnoop_ctx;
@@ -302,6 +330,9 @@ struct ioasid_pfn_run *ioasid_pages_find_run(struct ioasid_pages *pages,
  * @seq: Its number in the IOASID, given when it is placed and never given
  *       again, so that undoing a map finds this mapping and not one that
  *       another thread put at the same IOVA since
+ * @vaddr_invalid: VFIO_DMA_UNMAP_FLAG_VADDR took its user address away,
+ *                 until VFIO_DMA_MAP_FLAG_VADDR gives a new one (owner.c).
+ *                 Protected by the IOASID's lock.
  * @dmem: For device memory, its entry on the export (dmem.c); else NULL
  * @free_link: On the list of mappings an unmap releases
  */
@@ -310,6 +341,7 @@ struct ioasid_mapping {
 	struct ioasid_pages *pages;
 	unsigned long pg_index;
 	int prot;
+	bool vaddr_invalid;
 	u64 seq;
 	struct ioasid_dmem_mapping *dmem;
 	struct list_head free_link;
@@ -322,11 +354,12 @@ struct ioasid_mapping {
  * @account: The RLIMIT_MEMLOCK count its pinned pages charge
  * @require_coherent: IOASID_ALLOC_REQUIRE_COHERENCY: every domain must
  *                    block no-snoop DMA
- * @lock: Protects @mappings, @mapping_seq and @reserved.  Taken for
+ * @lock: Protects @mappings, @mapping_seq, @vaddr_invalid and @reserved.  Taken for
  *        writing by map and unmap, which therefore change the IOASID one
  *        at a time; pinning happens before it is taken, so that map calls
  *        pin in parallel.
  * @mapping_seq: The @seq of the mapping placed last
+ * @vaddr_invalid: How many mappings have no user address (VFIO containers)
  * @mappings: Every mapping, by IOVA
  * @reserved: IOVA ranges no mapping may use: reserved regions of the
  *            attached devices and what lies outside their apertures
@@ -342,6 +375,7 @@ struct ioasid_space {
 	bool require_coherent;
 	struct rw_semaphore lock;
 	u64 mapping_seq;
+	unsigned long vaddr_invalid;
 	struct rb_root_cached mappings;
 	struct rb_root_cached reserved;
 	struct list_head domains;
@@ -492,6 +526,17 @@ struct ioasid_pages *ioasid_space_find_pages(struct ioasid_space *space,
 					     u64 iova, u64 length,
 					     unsigned long *pg_index);
 void ioasid_space_restore(struct ioasid_space *space, struct list_head *freed);
+struct ioasid_mapping *ioasid_space_first_whole(struct ioasid_space *space,
+						unsigned long iova,
+						unsigned long last);
+bool ioasid_space_v1_range(struct ioasid_space *space, unsigned long iova,
+			   unsigned long *last);
+int ioasid_space_invalidate_vaddr(struct ioasid_space *space,
+				  unsigned long iova, unsigned long last,
+				  enum ioasid_unmap_rule rule, u64 *size);
+int ioasid_space_update_vaddr(struct ioasid_space *space, unsigned long iova,
+			      unsigned long last);
+bool ioasid_space_vaddr_invalid(struct ioasid_space *space);
 int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 			    unsigned long last, struct list_head *freed,
 			    u64 *unmapped);
@@ -511,6 +556,7 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_vec_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_change_owner_ioctl(struct ioasid_ucmd *ucmd);
 
 struct ioasid_dmem_mapping;
 void ioasid_dmem_put(struct ioasid_dmem *dmem);

@@ -31,6 +31,7 @@ static int ioasid_fops_open(struct inode *inode, struct file *filp)
 	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	mutex_init(&ctx->groups_lock);
 	xa_init(&ctx->groups);
+	mutex_init(&ctx->owner_lock);
 	ioasid_coherency_init(ctx);
 	ioasid_vfio_init(ctx);
 	filp->private_data = ctx;
@@ -47,6 +48,7 @@ static int ioasid_fops_release(struct inode *inode, struct file *filp)
 	WARN_ON(!xa_empty(&ctx->groups));
 	xa_destroy(&ctx->groups);
 	mutex_destroy(&ctx->groups_lock);
+	mutex_destroy(&ctx->owner_lock);
 	ioasid_coherency_destroy(ctx);
 	ioasid_vfio_destroy(ctx);
 	kfree(ctx);
@@ -78,7 +80,8 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 	cmd->caps = IOASID_CAP_COHERENCY | IOASID_CAP_DEVICE_INFO |
-		    IOASID_CAP_MAP_FILE | IOASID_CAP_VEC;
+		    IOASID_CAP_MAP_FILE | IOASID_CAP_VEC |
+		    IOASID_CAP_CHANGE_OWNER;
 	/* VFIO exports device memory only then. */
 	if (IS_ENABLED(CONFIG_VFIO_IOASID))
 		cmd->caps |= IOASID_CAP_MAP_DEVICE_MEMORY;
@@ -91,6 +94,7 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 /* Every struct an ioctl takes, so that one buffer fits them all. */
 union ioasid_ucmd_buffer {
 	struct ioasid_alloc alloc;
+	struct ioasid_change_owner change_owner;
 	struct ioasid_coherency coherency;
 	struct ioasid_copy copy;
 	struct ioasid_destroy destroy;
@@ -143,6 +147,8 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 	IOCTL_OP(DEVICE_INFO, ioasid_device_info_ioctl,
 		 struct ioasid_device_info, reserved),
 	IOCTL_OP(VEC, ioasid_vec_ioctl, struct ioasid_vec, entries),
+	IOCTL_OP(CHANGE_OWNER, ioasid_change_owner_ioctl,
+		 struct ioasid_change_owner, __reserved),
 #ifdef CONFIG_IOASID_TEST
 	IOCTL_OP(TEST, ioasid_test_ioctl, struct ioasid_test, op),
 #endif

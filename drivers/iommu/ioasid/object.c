@@ -110,6 +110,32 @@ struct ioasid_object *ioasid_object_get(struct ioasid_ctx *ctx, u32 id,
 }
 
 /**
+ * ioasid_object_next - walk the published objects of a type
+ * @ctx: The context
+ * @index: In: the first id to look at; out: the id of the object found
+ * @type: The type
+ *
+ * Return: the object, with a short-term reference as from
+ * ioasid_object_get(), or NULL when no id from @index on has one.
+ */
+struct ioasid_object *ioasid_object_next(struct ioasid_ctx *ctx,
+					 unsigned long *index,
+					 enum ioasid_object_type type)
+{
+	struct ioasid_object *obj;
+
+	xa_lock(&ctx->objects);
+	xa_for_each_start(&ctx->objects, *index, obj, *index) {
+		if (obj->type == type) {
+			atomic_inc(&obj->shortterm);
+			break;
+		}
+	}
+	xa_unlock(&ctx->objects);
+	return obj;
+}
+
+/**
  * ioasid_object_hold - take a call-length reference without a lookup
  * @obj: An object the caller holds a long-term reference on
  *

@@ -16,9 +16,7 @@
 #include <linux/fs.h>
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/sched/user.h>
 #include <linux/shmem_fs.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -33,73 +31,6 @@
  * about as much as the pinning.
  */
 #define PIN_SMALL_BATCH 16
-
-/*
- * Charge @npages to RLIMIT_MEMLOCK, in the count the IOASID chose.  The
- * atomic counts only ever hold charges that fit, so that two maps racing
- * near the limit cannot both fail for want of room one of them had.
- * CAP_IPC_LOCK lifts the limit (and is only asked about past it); the
- * pages are still counted, so that the count stays right if the
- * capability is dropped later.
- */
-static int ioasid_charge_atomic64(atomic64_t *count, unsigned long n,
-				  unsigned long limit)
-{
-	s64 old = atomic64_read(count);
-
-	do {
-		if (old + n > limit && !capable(CAP_IPC_LOCK))
-			return -ENOMEM;
-	} while (!atomic64_try_cmpxchg(count, &old, old + n));
-	return 0;
-}
-
-static int ioasid_charge_atomic_long(atomic_long_t *count, unsigned long n,
-				     unsigned long limit)
-{
-	long old = atomic_long_read(count);
-
-	do {
-		if (old + n > limit && !capable(CAP_IPC_LOCK))
-			return -ENOMEM;
-	} while (!atomic_long_try_cmpxchg(count, &old, old + n));
-	return 0;
-}
-
-static int ioasid_pages_charge(struct ioasid_pages *pages)
-{
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-
-	switch (pages->account) {
-	case IOASID_ACCOUNT_MM_PINNED:
-		return ioasid_charge_atomic64(&pages->mm->pinned_vm,
-					      pages->npages, limit);
-	case IOASID_ACCOUNT_MM_LOCKED:
-		/* mlock's count, under the mmap lock, as VFIO type1 keeps it. */
-		return account_locked_vm(pages->mm, pages->npages, true);
-	default:
-		return ioasid_charge_atomic_long(&pages->user->locked_vm,
-						 pages->npages, limit);
-	}
-}
-
-static void ioasid_pages_uncharge(struct ioasid_pages *pages)
-{
-	switch (pages->account) {
-	case IOASID_ACCOUNT_MM_PINNED:
-		atomic64_sub(pages->npages, &pages->mm->pinned_vm);
-		break;
-	case IOASID_ACCOUNT_MM_LOCKED:
-		/* An mm that has exited has no count left to correct. */
-		if (mmget_not_zero(pages->mm)) {
-			account_locked_vm(pages->mm, pages->npages, false);
-			mmput(pages->mm);
-		}
-		break;
-	default:
-		atomic_long_sub(pages->npages, &pages->user->locked_vm);
-	}
-}
 
 /*
  * The most runs a map sizes its array for ahead of need: 16 MiB of runs,
@@ -350,10 +281,8 @@ static void ioasid_pages_free(struct ioasid_pages *pages)
 		kvfree(pages->runs);
 	if (pages->dmem)
 		ioasid_dmem_put(pages->dmem);
-	else if (pages->account == IOASID_ACCOUNT_USER)
-		free_uid(pages->user);
 	else
-		mmdrop(pages->mm);
+		ioasid_charge_release(&pages->charge);
 	if (pages->file) {
 		if (pages->writable)
 			mapping_unmap_writable(pages->file->f_mapping);
@@ -378,15 +307,9 @@ static struct ioasid_pages *ioasid_pages_alloc(unsigned long npages,
 	pages->writable = writable;
 	pages->runs = &pages->first_run;
 	pages->runs_cap = 1;
-	pages->account = account;
-	if (account == IOASID_ACCOUNT_USER) {
-		pages->user = get_uid(current_user());
-	} else {
-		pages->mm = current->mm;
-		mmgrab(pages->mm);
-	}
+	ioasid_charge_init(&pages->charge, account);
 
-	rc = ioasid_pages_charge(pages);
+	rc = ioasid_charge_add(&pages->charge, npages);
 	if (rc) {
 		ioasid_pages_free(pages);
 		return ERR_PTR(rc);
@@ -398,7 +321,7 @@ static struct ioasid_pages *ioasid_pages_alloc(unsigned long npages,
 static void ioasid_pages_abort(struct ioasid_pages *pages)
 {
 	pages->nruns = 0;
-	ioasid_pages_uncharge(pages);
+	ioasid_charge_sub(&pages->charge, pages->npages);
 	ioasid_pages_free(pages);
 }
 
@@ -591,7 +514,7 @@ static void ioasid_pages_release(struct kref *kref)
 	if (!pages->dmem) {
 		ioasid_nosnoop_unpin(pages);
 		ioasid_pages_unpin(pages);
-		ioasid_pages_uncharge(pages);
+		ioasid_charge_sub(&pages->charge, pages->npages);
 	}
 	ioasid_pages_free(pages);
 }

@@ -110,6 +110,7 @@ static void ioasid_mapping_remove(struct ioasid_space *space,
 {
 	interval_tree_remove(&m->node, &space->mappings);
 	atomic_long_dec(&space->ctx->nr_mappings);
+	space->vaddr_invalid -= m->vaddr_invalid;
 	if (m->dmem)
 		ioasid_dmem_mapping_removed(m);
 }
@@ -728,6 +729,36 @@ out_put_src:
 }
 
 /**
+ * ioasid_space_first_whole - the first mapping of a range, if all are whole
+ * @space: The IOASID, locked
+ * @iova: Start of the range
+ * @last: Its last byte
+ *
+ * Return: the first mapping in the range, ERR_PTR(-ENOENT) for none, or
+ * ERR_PTR(-EINVAL) if a mapping crosses either end of the range.
+ */
+struct ioasid_mapping *ioasid_space_first_whole(struct ioasid_space *space,
+						unsigned long iova,
+						unsigned long last)
+{
+	struct ioasid_mapping *first, *m;
+
+	lockdep_assert_held(&space->lock);
+
+	first = to_mapping(interval_tree_iter_first(&space->mappings, iova,
+						    last));
+	if (!first)
+		return ERR_PTR(-ENOENT);
+	/* Mappings do not overlap: only the first and last can cross. */
+	if (first->node.start < iova)
+		return ERR_PTR(-EINVAL);
+	m = to_mapping(interval_tree_iter_first(&space->mappings, last, last));
+	if (m && m->node.last > last)
+		return ERR_PTR(-EINVAL);
+	return first;
+}
+
+/**
  * ioasid_space_take_range - take the mappings of a range off an IOASID
  * @space: The IOASID, locked for writing
  * @iova: Start of the range
@@ -748,17 +779,10 @@ int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 
 	lockdep_assert_held_write(&space->lock);
 
-	node = interval_tree_iter_first(&space->mappings, iova, last);
-	if (!node)
-		return -ENOENT;
-	/* Mappings do not overlap: only the first and last can cross. */
-	if (node->start < iova)
-		return -EINVAL;
-	m = to_mapping(interval_tree_iter_first(&space->mappings, last, last));
-	if (m && m->node.last > last)
-		return -EINVAL;
-
-	for (; node; node = next) {
+	m = ioasid_space_first_whole(space, iova, last);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	for (node = &m->node; node; node = next) {
 		next = interval_tree_iter_next(node, iova, last);
 		m = to_mapping(node);
 		ioasid_mapping_remove(space, m);
@@ -785,19 +809,26 @@ void ioasid_space_restore(struct ioasid_space *space, struct list_head *freed)
 	list_for_each_entry(m, freed, free_link) {
 		interval_tree_insert(&m->node, &space->mappings);
 		atomic_long_inc(&space->ctx->nr_mappings);
+		space->vaddr_invalid += m->vaddr_invalid;
 		if (m->dmem)
 			ioasid_dmem_mapping_restored(m);
 	}
 	INIT_LIST_HEAD(freed);
 }
 
-/*
- * The range VFIO type1's v1 unmap removes from [iova, *last]: nothing if
- * a mapping starts before @iova and reaches into the range, else every
- * mapping that starts in the range, whole, even past *last.
+/**
+ * ioasid_space_v1_range - the range VFIO type1's v1 unmap takes
+ * @space: The IOASID, locked
+ * @iova: Start of the range asked for
+ * @last: Its last byte, in; out: the last byte of the range to take
+ *
+ * Nothing if a mapping starts before @iova and reaches into the range,
+ * else every mapping that starts in the range, whole, even past *@last.
+ *
+ * Return: false for nothing.
  */
-static bool ioasid_space_v1_range(struct ioasid_space *space,
-				  unsigned long iova, unsigned long *last)
+bool ioasid_space_v1_range(struct ioasid_space *space, unsigned long iova,
+			   unsigned long *last)
 {
 	struct ioasid_mapping *m;
 

@@ -48,6 +48,7 @@ enum {
 	IOASID_CMD_COHERENCY,
 	IOASID_CMD_DEVICE_INFO,
 	IOASID_CMD_VEC,
+	IOASID_CMD_CHANGE_OWNER,
 	/* Test-only commands of CONFIG_IOASID_TEST kernels. */
 	IOASID_CMD_TEST = IOASID_CMD_BASE + 0x1f,
 };
@@ -67,6 +68,9 @@ enum {
  *                                memory BAR of a VFIO PCI device, for
  *                                peer-to-peer DMA; so does
  *                                VFIO_IOMMU_MAP_DMA of a BAR's mmap
+ * @IOASID_CAP_CHANGE_OWNER: IOASID_CHANGE_OWNER, and VFIO_UPDATE_VADDR for
+ *                           a VFIO container: a new process takes over
+ *                           the pinned memory (live update)
  */
 enum ioasid_caps {
 	IOASID_CAP_COHERENCY = 1 << 0,
@@ -75,6 +79,7 @@ enum ioasid_caps {
 	IOASID_CAP_MAP_FILE = 1 << 3,
 	IOASID_CAP_VEC = 1 << 4,
 	IOASID_CAP_MAP_DEVICE_MEMORY = 1 << 5,
+	IOASID_CAP_CHANGE_OWNER = 1 << 6,
 };
 
 /**
@@ -539,5 +544,43 @@ struct ioasid_vec {
 };
 
 #define IOASID_VEC		_IO(IOASID_TYPE, IOASID_CMD_VEC)
+
+/**
+ * struct ioasid_change_owner - ioctl(IOASID_CHANGE_OWNER)
+ * @size: sizeof(struct ioasid_change_owner)
+ * @flags: Must be 0
+ * @out_pages: Output: how many pages' charge moved to the caller
+ * @__reserved: Must be 0
+ *
+ * Live update: the caller takes over the RLIMIT_MEMLOCK charge of every
+ * pinned range of the context, in all its IOASIDs, from whoever holds it,
+ * in the count each IOASID chose (the caller's user, or its mm with
+ * IOASID_ALLOC_ACCOUNT_MM; its mm's locked_vm for a VFIO container's
+ * IOASID).  Nothing is pinned again and no IOPTE changes: devices keep
+ * doing DMA throughout.  A VMM hands its successor the /dev/ioasid file
+ * and its VFIO device files (over a unix socket, SCM_RIGHTS), and the
+ * successor calls this before the old process exits.
+ *
+ * All or nothing: if the caller's RLIMIT_MEMLOCK cannot take the whole
+ * charge, ENOMEM and nothing moves.  What the caller holds already stays;
+ * called again, it moves nothing.  Device memory has no charge.
+ *
+ * What the devices see are the pinned pages, whatever became of the old
+ * process's memory: memory shared with the successor (a memfd, mapped by
+ * file or MAP_SHARED) keeps its meaning for both, while private memory of
+ * the old process stays pinned for the devices but is no longer in any
+ * process's view; the successor remaps the IOVAs it needs anew.
+ *
+ * Errors: EOPNOTSUPP for unknown flags, EINVAL for a reserved field,
+ * ENOMEM past the caller's RLIMIT_MEMLOCK or for want of memory.
+ */
+struct ioasid_change_owner {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 out_pages;
+	__aligned_u64 __reserved;
+};
+
+#define IOASID_CHANGE_OWNER	_IO(IOASID_TYPE, IOASID_CMD_CHANGE_OWNER)
 
 #endif /* _UAPI_LINUX_IOASID_H */
