@@ -140,7 +140,9 @@ iommu_args() {
 }
 
 qemu_cmd() {
-	local append="console=ttyS0 iommu=nopt panic=-1"
+	# oops=panic: a kernel that oopsed holds what it held for good, and
+	# would only hang until the timeout; panic=-1 then ends the run.
+	local append="console=ttyS0 iommu=nopt panic=-1 oops=panic"
 	iommu_args
 	append+=" $iommu_append"
 	# no5lvl: -cpu max offers 5-level paging, and then KASAN decides

@@ -1,6 +1,5 @@
 # No IOMMU at all: VFIO's unsafe noiommu mode gives the edu device a group
-# and a device file that nothing translates, and /dev/ioasid must refuse
-# both.
+# that nothing translates, and /dev/ioasid must refuse it.
 IOMMU=none
 DEVICES="-device edu"
 VFIO_EDU=1

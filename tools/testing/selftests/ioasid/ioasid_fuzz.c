@@ -67,6 +67,7 @@
 #include <linux/vfio.h>
 
 #include "../kselftest.h"
+#include "ioasid_iommu.h"
 #include "../../../../drivers/iommu/ioasid/ioasid_test.h"
 
 #define DEFAULT_OPS	2500
@@ -2193,6 +2194,43 @@ static void op_info(void)
 		mismatch("GET_INFO: caps %#llx, first %#lx", cmd->caps, info_caps);
 }
 
+/*
+ * IOASID_CHANGE_OWNER by the process that pinned everything (no forked
+ * child maps): it owns every range already, so a success moves nothing
+ * and every charge stays as the model has it.
+ */
+static void op_change_owner(void)
+{
+	int c = R->cur, shape = pick_shape(), rc, err;
+	struct ioasid_change_owner *cmd;
+	union ubuf u = {};
+	struct want w;
+	uint32_t size;
+	char d[200];
+	void *arg;
+
+	want_init(&w);
+	cmd = (void *)u.b;
+	if (odds(20)) {
+		cmd->flags = 1U << pick(32);
+		must_fail(&w, EOPNOTSUPP);
+	} else if (odds(10)) {
+		cmd->__reserved = 1ULL << pick(64);
+		must_fail(&w, EINVAL);
+	}
+	cmd->out_pages = odds(50) ? rnd(&R->rng) : 0;
+	snprintf(d, sizeof(d), "CHANGE_OWNER flags %#x", cmd->flags);
+	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
+	rc = xioctl(C(c)->fd, IOASID_CHANGE_OWNER, arg);
+	err = errno;
+	if (!answer(d, rc, err, &w) || rc)
+		return;
+	check_tail("CHANGE_OWNER", &u, sizeof(*cmd), size, shape);
+	if (cmd->out_pages)
+		mismatch("CHANGE_OWNER: %llu pages moved to the owner they had",
+			 cmd->out_pages);
+}
+
 /* IOASID_DEVICE_INFO: what any edu device answers, for bound devices. */
 static void op_devinfo(void)
 {
@@ -3734,6 +3772,8 @@ static void one_op(void)
 		op_coherency();
 	else if (v < 875)
 		op_info();
+	else if (info_caps & IOASID_CAP_CHANGE_OWNER && v < 880)
+		op_change_owner();
 	else if (v < 885)
 		op_bad_ioctl();
 	else if (ndevs && v < 900)
@@ -3830,19 +3870,6 @@ static void find_devices(void)
 	}
 }
 
-static int snoop_control(void)
-{
-	FILE *f = fopen("/sys/class/iommu/dmar0/intel-iommu/ecap", "r");
-	unsigned long long ecap;
-	int n;
-
-	if (!f)
-		return -1;
-	n = fscanf(f, "%llx", &ecap);
-	fclose(f);
-	return n == 1 ? (ecap >> 7) & 1 : -1;
-}
-
 static void bad_args(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--seed S] [--ops N] [--runs R] [--verbose]\n"
@@ -3891,7 +3918,7 @@ int main(int argc, char **argv)
 	close(fd);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	find_devices();
-	snoop = snoop_control() == 1;
+	snoop = iommu_kind().blocks_nosnoop == 1;
 	ksft_set_plan(runs);
 	printf("# ioasid_fuzz: %lu runs from seed %lu, %lu operations each; %d edu device(s)",
 	       runs, seed, ops, ndevs);

@@ -65,7 +65,7 @@ FIXTURE_SETUP(kvm_vfio)
 		SKIP(return, "no edu device bound to vfio-pci");
 	if (access("/dev/kvm", F_OK))
 		SKIP(return, "no /dev/kvm");
-	self->sc = vtd_snoop_control();
+	self->sc = iommu_kind().blocks_nosnoop;
 	ASSERT_LE(0, self->sc);
 	self->ioasid_fd = ioasid_open();
 	ASSERT_LE(0, self->ioasid_fd);
@@ -125,7 +125,8 @@ TEST_F(kvm_vfio, ioasid_and_device_files_agree)
 	int nc = !self->sc;
 	unsigned int ioasid;
 
-	TH_LOG("VT-d snoop control: %s", self->sc ? "on" : "off");
+	TH_LOG("%s blocks no-snoop: %s", iommu_kind().name,
+	       self->sc ? "yes" : "no");
 	self->dev_fd = open(CDEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dev_fd);
 	/* Device files are given to KVM before they bind. */

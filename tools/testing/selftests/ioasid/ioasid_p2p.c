@@ -102,23 +102,6 @@ static int map_memory(int fd, unsigned int ioasid, void *va, uint64_t iova)
 	return ioctl(fd, IOASID_MAP, &cmd);
 }
 
-/* A field of /proc/vmstat, or -1. */
-static long long vmstat_field(const char *field)
-{
-	size_t len = strlen(field);
-	char line[128];
-	long long val = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, len) && line[len] == ' ')
-			val = atoll(line + len + 1);
-	fclose(f);
-	return val;
-}
-
 FIXTURE(p2p) {
 	int fd;
 	unsigned int ioasid;
@@ -192,12 +175,12 @@ static long long fdinfo(P2P_DATA *self, const char *name)
  */
 TEST_F(p2p, native_map_reaches_the_peer)
 {
-	long long pins = vmstat_field("nr_foll_pin_acquired");
+	long long pins = pinned_now();
 	long pin_kb = vm_pin_kb();
 
 	ASSERT_EQ(0, map_bar(self->fd, self->ioasid, self->b.fd, self->bar0,
 			     BAR_SIZE, RW_FIXED, IOVA_BAR));
-	ASSERT_EQ(pins, vmstat_field("nr_foll_pin_acquired"));
+	ASSERT_EQ(pins, pinned_now());
 	ASSERT_EQ(pin_kb, vm_pin_kb());
 	ASSERT_EQ(1, fdinfo(self, "ioasid-dmem-mappings"));
 	ASSERT_EQ(0, fdinfo(self, "ioasid-dmem-revoked"));
@@ -322,10 +305,10 @@ TEST_F(p2p, decode_off_revokes_and_on_restores)
 	ASSERT_EQ(0, edu_decode(&self->b, false));
 	ASSERT_EQ(1, fdinfo(self, "ioasid-dmem-revoked"));
 	iommu_log_ready();
-	faults = kmsg_count(VTD_WRITE_FAULT);
+	faults = kmsg_count(iommu_kind().fault_log);
 	ASSERT_TRUE(p2p_write(self, 0x02020202));
 	/* Refused by the IOMMU, not dropped by B. */
-	ASSERT_TRUE(kmsg_grows(VTD_WRITE_FAULT, faults));
+	ASSERT_FAULT_LOGGED(true, faults);
 	ASSERT_EQ(0, edu_decode(&self->b, true));
 	ASSERT_EQ(0, fdinfo(self, "ioasid-dmem-revoked"));
 	/* The write while revoked never landed. */
@@ -377,9 +360,9 @@ TEST_F(p2p, close_revokes_for_good)
 	self->b.fd = -1;
 	ASSERT_EQ(1, fdinfo(self, "ioasid-dmem-revoked"));
 	iommu_log_ready();
-	faults = kmsg_count(VTD_WRITE_FAULT);
+	faults = kmsg_count(iommu_kind().fault_log);
 	ASSERT_TRUE(p2p_write(self, 0x09090909));
-	ASSERT_TRUE(kmsg_grows(VTD_WRITE_FAULT, faults));
+	ASSERT_FAULT_LOGGED(true, faults);
 	/* B again, for someone else: the old mapping stays revoked. */
 	ASSERT_EQ(0, edu_bind(&self->b, CDEV_B, self->fd));
 	ASSERT_TRUE(p2p_write(self, 0x0a0a0a0a));
