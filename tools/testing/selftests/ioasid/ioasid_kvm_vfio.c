@@ -153,6 +153,69 @@ TEST_F(kvm_vfio, ioasid_and_device_files_agree)
 }
 
 /*
+ * The order of a cdev VMM (QEMU's iommufd backend): only the device file
+ * is given to KVM, and before its bind.  Nothing is counted before the
+ * bind nor after a detach, and the domain from the attach on, with no
+ * later FILE_ADD to prompt KVM; the ioasid file coming and going changes
+ * nothing.
+ */
+TEST_F(kvm_vfio, device_file_before_bind)
+{
+	struct kvm_vm *k = &self->kvm;
+	int nc = !self->sc;
+	unsigned int ioasid;
+
+	self->dev_fd = open(CDEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev_fd);
+	ASSERT_EQ(0, kvm_vfio_file(k, self->dev_fd, true));
+	ASSERT_EQ(1, kvm_assigned_devices(k));
+	ASSERT_EQ(0, kvm_noncoherent_dma(k));
+	ASSERT_EQ(0, vfio_bind_ioasid(self->dev_fd, self->ioasid_fd, NULL));
+	ASSERT_EQ(0, kvm_noncoherent_dma(k));
+	ASSERT_EQ(0, ioasid_alloc(self->ioasid_fd, &ioasid));
+	ASSERT_EQ(0, vfio_attach_ioasid(self->dev_fd, ioasid));
+	ASSERT_EQ(nc, kvm_noncoherent_dma(k));
+	ASSERT_EQ(0, vfio_detach_ioasid(self->dev_fd));
+	ASSERT_EQ(0, kvm_noncoherent_dma(k));
+	ASSERT_EQ(0, vfio_attach_ioasid(self->dev_fd, ioasid));
+	ASSERT_EQ(nc, kvm_noncoherent_dma(k));
+
+	ASSERT_EQ(0, kvm_vfio_file(k, self->ioasid_fd, true));
+	ASSERT_EQ(nc, kvm_noncoherent_dma(k));
+	ASSERT_EQ(0, kvm_vfio_file(k, self->ioasid_fd, false));
+	ASSERT_EQ(nc, kvm_noncoherent_dma(k));
+	ASSERT_EQ(0, vfio_detach_ioasid(self->dev_fd));
+	ASSERT_EQ(0, kvm_noncoherent_dma(k));
+	ASSERT_EQ(0, kvm_vfio_file(k, self->dev_fd, false));
+	ASSERT_EQ(0, kvm_assigned_devices(k));
+}
+
+/*
+ * The same order on iommufd, which KVM counts by the IOMMU's capability:
+ * nothing before the bind, the capability's answer from the bind on.
+ */
+TEST_F(kvm_vfio, iommufd_device_file_before_bind)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct kvm_vm *k = &self->kvm;
+	int iommufd;
+
+	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (iommufd < 0)
+		SKIP(return, "no /dev/iommu");
+	self->dev_fd = open(CDEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->dev_fd);
+	ASSERT_EQ(0, kvm_vfio_file(k, self->dev_fd, true));
+	ASSERT_EQ(0, kvm_noncoherent_dma(k));
+	bind.iommufd = iommufd;
+	ASSERT_EQ(0, ioctl(self->dev_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(!self->sc, kvm_noncoherent_dma(k));
+	ASSERT_EQ(0, kvm_vfio_file(k, self->dev_fd, false));
+	ASSERT_EQ(0, kvm_noncoherent_dma(k));
+	close(iommufd);
+}
+
+/*
  * The configuration of QEMU 7.2: a group whose container is an ioasid
  * file, the group file given to KVM.  The count follows the domain the
  * group's device is attached to while it is open.
