@@ -23,6 +23,12 @@
 #include "../kselftest_harness.h"
 #include "ioasid_iommu.h"
 
+/* Capability bits the tests know; anything else must read as zero. */
+#define IOASID_KNOWN_CAPS						\
+	(IOASID_CAP_COHERENCY | IOASID_CAP_VFIO_CONTAINER |		\
+	 IOASID_CAP_DEVICE_INFO | IOASID_CAP_MAP_FILE | IOASID_CAP_VEC |	\
+	 IOASID_CAP_MAP_DEVICE_MEMORY | IOASID_CAP_CHANGE_OWNER)
+
 /* Declare a command struct with its size filled in, everything else 0. */
 #define IOASID_CMD(type, name) struct type name = { .size = sizeof(name) }
 
