@@ -14,9 +14,6 @@
 
 #include "ioasid_private.h"
 
-/* For iommu_group_replace_domain(): see ioasid_group_set_domain(). */
-MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
-
 /*
  * The administrator's opt-in for platforms whose IOMMU cannot isolate a
  * device's MSIs (virtio-iommu on x86 has no interrupt remapping).  Such a

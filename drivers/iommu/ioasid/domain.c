@@ -19,9 +19,6 @@
 #include <linux/iommu.h>
 #include <linux/slab.h>
 
-/* iommu_group_replace_domain() and dev_iommu_ops(): see their users. */
-#include "../iommu-priv.h"
-
 #include "ioasid_private.h"
 
 /* Reserve what lies outside the domain's aperture. */
@@ -287,28 +284,6 @@ static int ioasid_domain_set_coherency(struct ioasid_space *space,
 	return 0;
 }
 
-/*
- * A paging domain for @dev with the aperture it will have once @dev is
- * attached, so that mappings it cannot translate are refused before the
- * attach.  The core's allocator gives VT-d domains a 57-bit aperture that
- * only the attach narrows to what the IOMMU translates (39 bits on QEMU's
- * VT-d); the driver's domain_alloc_user op, which iommufd uses, sizes
- * the domain for the device from the start.  That op is an IOMMU driver
- * op, which is why this reads the device's ops from ../iommu-priv.h.
- */
-static struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev)
-{
-	const struct iommu_ops *ops = dev_iommu_ops(dev);
-	struct iommu_domain *domain;
-
-	if (!ops->domain_alloc_user)
-		return iommu_paging_domain_alloc(dev);
-	domain = ops->domain_alloc_user(dev, 0, NULL, NULL);
-	if (!IS_ERR(domain))
-		domain->owner = ops;
-	return domain;
-}
-
 /**
  * ioasid_domain_probe - what a domain for a device would translate
  * @dev: A device with an IOMMU
@@ -318,7 +293,7 @@ static struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev)
  *
  * Allocates a domain the way an attach would and frees it again: only
  * the driver knows these, and only for a domain.  A domain its driver
- * sets up only at attach (see ioasid_domain_set_up()) has no aperture
+ * sets up only at attach (see iommu_domain_set_up()) has no aperture
  * yet: the whole space is given, and the attach then refuses with
  * -EADDRINUSE what the domain cannot translate.
  *
@@ -327,7 +302,7 @@ static struct iommu_domain *ioasid_paging_domain_alloc(struct device *dev)
 int ioasid_domain_probe(struct device *dev, u64 *pgsizes, u64 *start,
 			u64 *last)
 {
-	struct iommu_domain *domain = ioasid_paging_domain_alloc(dev);
+	struct iommu_domain *domain = iommu_user_domain_alloc(dev);
 
 	if (IS_ERR(domain))
 		return PTR_ERR(domain);
@@ -351,27 +326,13 @@ static struct ioasid_domain *ioasid_domain_alloc(struct device *dev)
 	d = kzalloc(sizeof(*d), IOASID_GFP);
 	if (!d)
 		return ERR_PTR(-ENOMEM);
-	d->domain = ioasid_paging_domain_alloc(dev);
+	d->domain = iommu_user_domain_alloc(dev);
 	if (IS_ERR(d->domain)) {
 		rc = PTR_ERR(d->domain);
 		kfree(d);
 		return ERR_PTR(rc);
 	}
 	return d;
-}
-
-/*
- * Whether @d is set up for its IOMMU already.  A driver that allocates a
- * paging domain for a device sets it up then; one with only the legacy
- * domain_alloc op (virtio-iommu as of 6.12) is not told the device, so
- * it learns the IOMMU instance, its aperture and how to map only at the
- * first attach, and cannot map into the domain before.
- */
-static bool ioasid_domain_set_up(struct ioasid_domain *d)
-{
-	const struct iommu_ops *ops = d->domain->owner;
-
-	return ops->domain_alloc_paging || ops->domain_alloc_user;
 }
 
 /*
@@ -421,11 +382,8 @@ static int ioasid_domain_fill(struct ioasid_space *space,
 
 /*
  * Point the group at @domain.  A group attached elsewhere is switched
- * over directly, so that its DMA is never blocked nor sent to
- * the default domain in between.  The IOMMU core offers that switch only
- * to iommufd (iommu_group_replace_domain(), declared in ../iommu-priv.h
- * and exported in the IOMMUFD_INTERNAL namespace); /dev/ioasid needs the
- * same guarantee for IOASID replace, and uses it as iommufd does.
+ * over directly (iommu_group_replace_domain()), so that its DMA is never
+ * blocked nor sent to the default domain in between.
  */
 static int ioasid_group_set_domain(struct ioasid_group *ig,
 				   struct iommu_domain *domain)
@@ -541,7 +499,7 @@ static int ioasid_domains_attach_new(struct ioasid_space *space,
 	d = ioasid_domain_alloc(dev);
 	if (IS_ERR(d))
 		return PTR_ERR(d);
-	if (ioasid_domain_set_up(d))
+	if (iommu_domain_set_up(d->domain))
 		rc = ioasid_domain_attach_filled(space, ig, d, enforce_cc);
 	else
 		rc = ioasid_domain_attach_empty(space, ig, d, enforce_cc);

@@ -22,15 +22,31 @@
  *     ioasid_vfio::lock: the VFIO container state of a context
  *     (compat.c).  Never held across an attach: it only hands out a
  *     reference on the container's IOASID.
+ *     ioasid_ctx::owner_lock: changes of owner of the context's pinned
+ *     ranges (owner.c); the mmap lock of an owner's mm is taken under it,
+ *     to charge its locked_vm.
  *  3. ioasid_ctx::groups_lock: the context's table of IOMMU groups and
  *     their bound counts (group.c).  Leaf: nothing is taken under it but
  *     memory allocation.
  *  4. ioasid_group::lock: a group's attach state (device.c), held around
  *     the IOMMU core's group attach and replace.
  *  5. ioasid_space::lock (rwsem): an IOASID's mappings, reserved ranges
- *     and domains (space.c, domain.c).  Pinning user memory happens before
- *     it is taken, so that maps into one IOASID pin in parallel; the
- *     mm's own locks are taken by the pinning and accounting code only.
+ *     and domains (mapping.c, domain.c).  Pinning user memory happens
+ *     before it is taken, so that maps into one IOASID pin in parallel.
+ *     An mm's mmap lock ranks above it: a fault on a VFIO BAR takes the
+ *     mmap lock, then memory_lock, then ioasid_dmem::lock, then this one.
+ *     So nothing takes an mmap lock under it: pinning, and charging an
+ *     mm's locked_vm (account_locked_vm()), happen outside it.
+ *     The internal functions that take it themselves, so that their
+ *     callers must not hold it: ioasid_space_add_mapping(),
+ *     ioasid_space_remove_mapping(), ioasid_space_unmap(),
+ *     ioasid_space_unmap_all(), ioasid_space_ranges(),
+ *     ioasid_space_coherency(), ioasid_space_invalidate_vaddr(),
+ *     ioasid_space_update_vaddr(), ioasid_space_vaddr_invalid(),
+ *     ioasid_domains_attach_group(), ioasid_domains_release_group(),
+ *     ioasid_domains_iova_alignment(), ioasid_domains_pgsizes() and
+ *     ioasid_dmem_insert().  The others that touch an IOASID's mappings
+ *     or domains assert it held (lockdep).
  *  6. ioasid_ctx::coherency_lock: the context's domain counts and KVM
  *     hooks (coherency.c).  KVM registers and unregisters its hooks with
  *     its own kvm_vfio::lock held, so that lock sits above all of these;
@@ -193,6 +209,10 @@ struct ioasid_ucmd {
 };
 
 int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t cmd_len);
+struct ioasid_ctx *ioasid_ctx_alloc(void);
+void ioasid_ctx_free(struct ioasid_ctx *ctx);
+/* main.c's, by which ioasid_ctx_from_file() knows a context's file. */
+extern const struct file_operations ioasid_fops;
 
 struct ioasid_object *ioasid_object_alloc(struct ioasid_ctx *ctx, size_t size,
 					  enum ioasid_object_type type);
@@ -540,6 +560,11 @@ bool ioasid_space_vaddr_invalid(struct ioasid_space *space);
 int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 			    unsigned long last, struct list_head *freed,
 			    u64 *unmapped);
+int ioasid_space_add_mapping(struct ioasid_space *space,
+			     struct ioasid_pages *pages, unsigned long pg_index,
+			     unsigned long npages, int prot, bool fixed,
+			     unsigned long hint, u64 *iova, u64 *seq);
+void ioasid_space_unmap_all(struct ioasid_space *space);
 void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
 				 u64 seq);
 int ioasid_space_unmap(struct ioasid_space *space, unsigned long iova,

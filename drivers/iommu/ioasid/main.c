@@ -23,53 +23,17 @@
 
 static int ioasid_fops_open(struct inode *inode, struct file *filp)
 {
-	struct ioasid_ctx *ctx;
+	struct ioasid_ctx *ctx = ioasid_ctx_alloc();
 
-	ctx = kzalloc(sizeof(*ctx), IOASID_GFP);
 	if (!ctx)
 		return -ENOMEM;
-	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
-	mutex_init(&ctx->groups_lock);
-	xa_init(&ctx->groups);
-	mutex_init(&ctx->owner_lock);
-	ioasid_coherency_init(ctx);
-	ioasid_vfio_init(ctx);
 	filp->private_data = ctx;
 	return 0;
 }
 
 static int ioasid_fops_release(struct inode *inode, struct file *filp)
 {
-	struct ioasid_ctx *ctx = filp->private_data;
-
-	ioasid_ctx_destroy_all(ctx);
-	xa_destroy(&ctx->objects);
-	/* Bound devices hold the file open: none can be left. */
-	WARN_ON(!xa_empty(&ctx->groups));
-	xa_destroy(&ctx->groups);
-	mutex_destroy(&ctx->groups_lock);
-	mutex_destroy(&ctx->owner_lock);
-	ioasid_coherency_destroy(ctx);
-	ioasid_vfio_destroy(ctx);
-	kfree(ctx);
-	return 0;
-}
-
-/**
- * ioasid_ucmd_respond - copy the command struct back to user space
- * @ucmd: The call
- * @cmd_len: Size of the kernel struct
- *
- * Writes no more than the caller's size, so that a caller built against
- * an older, shorter struct gets exactly the fields it knows.
- *
- * Return: 0 or -EFAULT.
- */
-int ioasid_ucmd_respond(struct ioasid_ucmd *ucmd, size_t cmd_len)
-{
-	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(size_t, ucmd->user_size, cmd_len)))
-		return -EFAULT;
+	ioasid_ctx_free(filp->private_data);
 	return 0;
 }
 
@@ -189,27 +153,6 @@ static long ioasid_fops_ioctl(struct file *filp, unsigned int cmd,
 	return op->execute(&ucmd);
 }
 
-static const struct file_operations ioasid_fops;
-
-/**
- * ioasid_ctx_from_file - the context behind an open /dev/ioasid file
- * @file: A file of the caller's
- *
- * The context lives as long as the file: the caller keeps its reference
- * on @file for as long as it uses the context, typically from binding a
- * device to unbinding it.
- *
- * Context: Any context; takes no lock.
- * Return: the context, or ERR_PTR(-EBADFD) if @file is not /dev/ioasid.
- */
-struct ioasid_ctx *ioasid_ctx_from_file(struct file *file)
-{
-	if (file->f_op != &ioasid_fops)
-		return ERR_PTR(-EBADFD);
-	return file->private_data;
-}
-EXPORT_SYMBOL_NS_GPL(ioasid_ctx_from_file, IOASID);
-
 static void ioasid_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 {
 	ioasid_coherency_show_fdinfo(filp->private_data, m);
@@ -217,7 +160,7 @@ static void ioasid_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 	ioasid_vfio_show_fdinfo(filp->private_data, m);
 }
 
-static const struct file_operations ioasid_fops = {
+const struct file_operations ioasid_fops = {
 	.owner = THIS_MODULE,
 	.open = ioasid_fops_open,
 	.release = ioasid_fops_release,
