@@ -535,6 +535,34 @@ TEST_F(edu, kvm_follows_snoop_control)
 	kvm_vm_close(&kvm);
 }
 
+/*
+ * Pages a domain that lets no-snoop DMA through can reach are written back
+ * from the CPU caches before the device sees them and again at unpin;
+ * fdinfo counts the bytes.  Behind an IOMMU that blocks no-snoop they
+ * cost nothing: both counts stay 0.
+ */
+TEST_F(edu, nosnoop_flush_follows_the_domain)
+{
+	long long nc = !iommu_kind().blocks_nosnoop;
+
+	/* The fixture mapped the source page before any domain existed. */
+	ASSERT_EQ(0, fdinfo_field(self->fd, "ioasid-nosnoop-flushed-map"));
+	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	ASSERT_TRUE(ram_to_dev(&self->dev, IOVA_SRC));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	TH_LOG("%s: %lld bytes flushed at map", iommu_kind().name,
+	       fdinfo_field(self->fd, "ioasid-nosnoop-flushed-map"));
+	ASSERT_EQ(nc * 2 * PAGE,
+		  fdinfo_field(self->fd, "ioasid-nosnoop-flushed-map"));
+	ASSERT_EQ(0, fdinfo_field(self->fd, "ioasid-nosnoop-flushed-unpin"));
+	ASSERT_EQ(0, edu_detach(&self->dev));
+	ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA_SRC));
+	ASSERT_EQ(0, unmap(self->fd, self->ioasid, IOVA_DST));
+	ASSERT_EQ(nc * 2 * PAGE,
+		  fdinfo_field(self->fd, "ioasid-nosnoop-flushed-unpin"));
+}
+
 /* The last usable IOVA of an IOASID, or 0 on error. */
 static uint64_t last_usable_iova(int fd, unsigned int ioasid)
 {
