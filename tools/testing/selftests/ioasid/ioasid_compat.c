@@ -1615,40 +1615,12 @@ TEST_F(compat, ranges_from_set_iommu)
 #define BAR_SIZE	0x100000UL
 #define EDU_LIVE	0x04
 
-static bool edu_dma4(struct edu *e, uint64_t src, uint64_t dst, bool to_ram)
-{
-	int ms;
-
-	reg_write(e, EDU_DMA_SRC, src);
-	reg_write(e, EDU_DMA_DST, dst);
-	reg_write(e, EDU_DMA_CNT, 4);
-	reg_write(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
-	for (ms = 0; ms < 10000; ms++) {
-		if (!(reg_read(e, EDU_DMA_CMD) & EDU_CMD_START))
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
 /* @a writes @val, from the source page, to the peer's register. */
 static bool peer_write(struct edu *a, uint8_t *src, uint32_t val)
 {
 	memcpy(src, &val, sizeof(val));
-	return edu_dma4(a, IOVA_SRC, EDU_BUF, false) &&
-	       edu_dma4(a, EDU_BUF, IOVA_BAR + EDU_LIVE, true);
-}
-
-static int set_decode(struct edu *e, bool on)
-{
-	struct vfio_region_info cfg;
-	uint16_t cmd;
-
-	if (region_info(e->fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
-	    pread(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		return -1;
-	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
-	return pwrite(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) == 2 ? 0 : -1;
+	return edu_dma_count(a, IOVA_SRC, EDU_BUF, 4, false) &&
+	       edu_dma_count(a, EDU_BUF, IOVA_BAR + EDU_LIVE, 4, true);
 }
 
 TEST_F(compat, peer_to_peer_through_a_bar_mmap)
@@ -1677,13 +1649,13 @@ TEST_F(compat, peer_to_peer_through_a_bar_mmap)
 	ASSERT_EQ(~0x5a5a1234U, reg_read(&b, EDU_LIVE));
 
 	/* Decode off: dropped by edu, refused by the IOMMU for ioasid only. */
-	ASSERT_EQ(0, set_decode(&b, false));
+	ASSERT_EQ(0, edu_decode(&b, false));
 	iommu_log_ready();
 	faults = kmsg_count(iommu_kind().fault_log);
 	ASSERT_TRUE(peer_write(&self->dev, self->src, 0x5a5a5678));
 	ASSERT_FAULT_LOGGED(variant->ioasid, faults);
 	/* Decode on: the mapping works again, for ioasid with no call. */
-	ASSERT_EQ(0, set_decode(&b, true));
+	ASSERT_EQ(0, edu_decode(&b, true));
 	ASSERT_EQ(~0x5a5a1234U, reg_read(&b, EDU_LIVE));
 	ASSERT_TRUE(peer_write(&self->dev, self->src, 0x5a5a9abc));
 	ASSERT_EQ(~0x5a5a9abcU, reg_read(&b, EDU_LIVE));

@@ -24,47 +24,6 @@
 #define CDEV_A		"/dev/vfio/devices/vfio0"
 #define CDEV_B		"/dev/vfio/devices/vfio1"
 
-/* One DMA of @count bytes; false if the engine never finished. */
-static bool edu_dma_count(struct edu *e, uint64_t src, uint64_t dst,
-			  uint32_t count, bool to_ram)
-{
-	int ms;
-
-	reg_write(e, EDU_DMA_SRC, src);
-	reg_write(e, EDU_DMA_DST, dst);
-	reg_write(e, EDU_DMA_CNT, count);
-	reg_write(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
-	for (ms = 0; ms < 10000; ms++) {
-		if (!(reg_read(e, EDU_DMA_CMD) & EDU_CMD_START))
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
-static int edu_bind(struct edu *e, const char *path, int ioasid_fd)
-{
-	e->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (e->fd < 0)
-		return -1;
-	if (vfio_bind_ioasid(e->fd, ioasid_fd, &e->devid))
-		return -1;
-	return edu_enable(e);
-}
-
-/* Memory decode of @e on or off, through its config space. */
-static int edu_decode(struct edu *e, bool on)
-{
-	struct vfio_region_info cfg;
-	uint16_t cmd;
-
-	if (region_info(e->fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
-	    pread(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
-		return -1;
-	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
-	return pwrite(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) == 2 ? 0 : -1;
-}
-
 static int map_bar(int fd, unsigned int ioasid, int dev_fd, uint64_t offset,
 		   uint64_t length, uint32_t flags, uint64_t iova)
 {
@@ -121,8 +80,8 @@ FIXTURE_SETUP(p2p)
 	self->fd = ioasid_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioasid_alloc(self->fd, &self->ioasid));
-	ASSERT_EQ(0, edu_bind(&self->a, CDEV_A, self->fd));
-	ASSERT_EQ(0, edu_bind(&self->b, CDEV_B, self->fd));
+	ASSERT_EQ(0, edu_open(&self->a, CDEV_A, self->fd));
+	ASSERT_EQ(0, edu_open(&self->b, CDEV_B, self->fd));
 	ASSERT_EQ(0, vfio_attach_ioasid(self->a.fd, self->ioasid));
 	ASSERT_EQ(0, region_info(self->b.fd, VFIO_PCI_BAR0_REGION_INDEX, &bar));
 	ASSERT_EQ(BAR_SIZE, bar.size);
@@ -364,7 +323,7 @@ TEST_F(p2p, close_revokes_for_good)
 	ASSERT_TRUE(p2p_write(self, 0x09090909));
 	ASSERT_FAULT_LOGGED(true, faults);
 	/* B again, for someone else: the old mapping stays revoked. */
-	ASSERT_EQ(0, edu_bind(&self->b, CDEV_B, self->fd));
+	ASSERT_EQ(0, edu_open(&self->b, CDEV_B, self->fd));
 	ASSERT_TRUE(p2p_write(self, 0x0a0a0a0a));
 	ASSERT_EQ(1, fdinfo(self, "ioasid-dmem-revoked"));
 	ASSERT_NE(~0x09090909U, b_live(self));
@@ -410,7 +369,7 @@ TEST_F(p2p, unbind_revokes)
 	ASSERT_TRUE(sysfs_write("/sys/bus/pci/drivers/vfio-pci/bind", bdf));
 	for (ms = 0; ms < 5000 && access(CDEV_B, F_OK); ms += 10)
 		usleep(10000);
-	ASSERT_EQ(0, edu_bind(&self->b, CDEV_B, self->fd));
+	ASSERT_EQ(0, edu_open(&self->b, CDEV_B, self->fd));
 	ASSERT_EQ(~0x0b0b0b0bU, b_live(self));
 	ASSERT_EQ(BAR_SIZE, unmap(self->fd, self->ioasid, IOVA_BAR, BAR_SIZE));
 }

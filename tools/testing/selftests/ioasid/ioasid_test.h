@@ -251,15 +251,15 @@ static inline uint32_t reg_read(struct edu *e, unsigned int reg)
 	return val;
 }
 
-/* One DMA; false if the engine never finished. */
-static inline bool edu_dma(struct edu *e, uint64_t src, uint64_t dst,
-			   bool to_ram)
+/* One DMA of @count bytes; false if the engine never finished. */
+static inline bool edu_dma_count(struct edu *e, uint64_t src, uint64_t dst,
+				 uint32_t count, bool to_ram)
 {
 	int ms;
 
 	reg_write(e, EDU_DMA_SRC, src);
 	reg_write(e, EDU_DMA_DST, dst);
-	reg_write(e, EDU_DMA_CNT, DMA_LEN);
+	reg_write(e, EDU_DMA_CNT, count);
 	reg_write(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
 	for (ms = 0; ms < 10000; ms++) {
 		if (!(reg_read(e, EDU_DMA_CMD) & EDU_CMD_START))
@@ -267,6 +267,37 @@ static inline bool edu_dma(struct edu *e, uint64_t src, uint64_t dst,
 		usleep(1000);
 	}
 	return false;
+}
+
+/* One DMA of DMA_LEN bytes. */
+static inline bool edu_dma(struct edu *e, uint64_t src, uint64_t dst,
+			   bool to_ram)
+{
+	return edu_dma_count(e, src, dst, DMA_LEN, to_ram);
+}
+
+/* Memory decode of @e on or off, through its config space. */
+static inline int edu_decode(struct edu *e, bool on)
+{
+	struct vfio_region_info cfg;
+	uint16_t cmd;
+
+	if (region_info(e->fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
+	    pread(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		return -1;
+	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
+	return pwrite(e->fd, &cmd, 2, cfg.offset + PCI_COMMAND) == 2 ? 0 : -1;
+}
+
+/* Open the device cdev at @path, bind it to @ioasid_fd and enable it. */
+static inline int edu_open(struct edu *e, const char *path, int ioasid_fd)
+{
+	e->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (e->fd < 0)
+		return -1;
+	if (vfio_bind_ioasid(e->fd, ioasid_fd, &e->devid))
+		return -1;
+	return edu_enable(e);
 }
 
 static inline bool ram_to_dev(struct edu *e, uint64_t iova)

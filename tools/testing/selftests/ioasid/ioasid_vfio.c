@@ -24,17 +24,6 @@
 
 #define PAGE		4096UL
 
-/* Bind, turn bus mastering on and find BAR0. */
-static int edu_open(struct edu *e, const char *path, int ioasid_fd)
-{
-	e->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (e->fd < 0)
-		return -1;
-	if (vfio_bind_ioasid(e->fd, ioasid_fd, &e->devid))
-		return -1;
-	return edu_enable(e);
-}
-
 static void edu_close(struct edu *e)
 {
 	close(e->fd);
