@@ -12,10 +12,12 @@
  * IOASID is an ordinary IOASID of the context, so that pinning, domains
  * and cache coherency work exactly as for the native ioctls.
  *
- * What type1 offers and this does not (dirty tracking, nesting) is
- * refused the way type1 refuses what it does not know: EINVAL for a flag,
- * ENOTTY for an ioctl, ENODEV for an IOMMU type.  VFIO_UPDATE_VADDR, the
- * live update of type1, is offered (owner.c).  Where upstream type1 has
+ * What type1 offers and this does not (nesting) is refused the way type1
+ * refuses what it does not know: EINVAL for a flag, ENOTTY for an ioctl,
+ * ENODEV for an IOMMU type.  VFIO_UPDATE_VADDR, the live update of type1,
+ * is offered (owner.c), and so is its dirty tracking (dirty.c): in the
+ * IOMMUs when every domain of the container can track, else every mapped
+ * page reported dirty, as type1 reports them.  Where upstream type1 has
  * since changed an answer, this gives the new one: EOVERFLOW for a range that wraps.  Unlike type1
  * there is no small limit on the number of mappings: the context's
  * max_mappings, and RLIMIT_MEMLOCK, bound them.
@@ -356,38 +358,52 @@ static int ioasid_vfio_set_iommu(struct ioasid_ctx *ctx, unsigned long type)
  * the info struct: the usable IOVA ranges, then the mappings available.
  * Each capability starts 8-byte aligned, as VFIO aligns them.
  */
-static void *ioasid_vfio_info_caps(struct ioasid_space *space, size_t *size)
+static void *ioasid_vfio_info_caps(struct ioasid_vfio_call *call,
+				   size_t *size)
 {
 	struct vfio_iommu_type1_info_cap_iova_range *iova_cap;
+	struct vfio_iommu_type1_info_cap_migration *mig_cap;
 	struct vfio_iommu_type1_info_dma_avail *avail_cap;
+	size_t next = sizeof(struct vfio_iommu_type1_info);
 	struct ioasid_iova_range *ranges;
 	size_t iova_size;
 	void *buf;
 	u32 i, n;
 
-	ranges = ioasid_space_ranges(space, &n);
+	ranges = ioasid_space_ranges(call->space, &n);
 	if (IS_ERR(ranges))
 		return ranges;
 	iova_size = ALIGN(struct_size(iova_cap, iova_ranges, n), 8);
-	*size = iova_size + ALIGN(sizeof(*avail_cap), 8);
+	*size = iova_size + ALIGN(sizeof(*mig_cap), 8) +
+		ALIGN(sizeof(*avail_cap), 8);
 	buf = kzalloc(*size, IOASID_GFP);
 	if (!buf) {
 		buf = ERR_PTR(-ENOMEM);
 		goto out_free;
 	}
 
+	/* In type1's order: ranges, migration, DMA mappings available. */
 	iova_cap = buf;
 	iova_cap->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
 	iova_cap->header.version = 1;
-	iova_cap->header.next = sizeof(struct vfio_iommu_type1_info) +
-				iova_size;
+	next += iova_size;
+	iova_cap->header.next = next;
 	iova_cap->nr_iovas = n;
 	for (i = 0; i < n; i++)
 		iova_cap->iova_ranges[i] = (struct vfio_iova_range) {
 			.start = ranges[i].start, .end = ranges[i].last,
 		};
 
-	avail_cap = buf + iova_size;
+	mig_cap = buf + iova_size;
+	mig_cap->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION;
+	mig_cap->header.version = 1;
+	next += ALIGN(sizeof(*mig_cap), 8);
+	mig_cap->header.next = next;
+	mig_cap->pgsize_bitmap = 1ULL << __ffs64(call->pgsizes);
+	/* The largest bitmap an unmap fills; reads take larger ones. */
+	mig_cap->max_dirty_bitmap_size = IOASID_UNMAP_DIRTY_BITMAP_MAX;
+
+	avail_cap = (void *)mig_cap + ALIGN(sizeof(*mig_cap), 8);
 	avail_cap->header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
 	avail_cap->header.version = 1;
 	avail_cap->avail = U32_MAX;
@@ -418,7 +434,7 @@ static int ioasid_vfio_get_info(struct ioasid_vfio_call *call,
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
 	info.iova_pgsizes = call->pgsizes;
 
-	caps = ioasid_vfio_info_caps(call->space, &caps_size);
+	caps = ioasid_vfio_info_caps(call, &caps_size);
 	if (IS_ERR(caps))
 		return PTR_ERR(caps);
 	/* Too small for the capabilities: say how much is needed. */
@@ -536,6 +552,57 @@ static int ioasid_vfio_map_dma(struct ioasid_vfio_call *call,
 	return rc == -EADDRNOTAVAIL ? -EINVAL : rc;
 }
 
+/* The smallest IOPTE of the container, which type1's bitmaps count in. */
+static u64 ioasid_vfio_dirty_pgsize(struct ioasid_vfio_call *call)
+{
+	return 1ULL << __ffs64(call->pgsizes);
+}
+
+/*
+ * Check the bitmap of an unmap of [iova, iova + size), as type1 does:
+ * the container tracks, one bit per smallest IOPTE, and @bitmap holds
+ * them all.
+ */
+static int ioasid_vfio_check_bitmap(struct ioasid_vfio_call *call,
+				    struct vfio_bitmap *bitmap, u64 iova,
+				    u64 size)
+{
+	if (bitmap->pgsize != ioasid_vfio_dirty_pgsize(call) ||
+	    ioasid_space_dirty(call->space) == IOASID_DIRTY_OFF)
+		return -EINVAL;
+	if (!size || bitmap->size < BITS_TO_U64(size / bitmap->pgsize) * 8)
+		return -EINVAL;
+	return ioasid_dirty_check(iova, size, bitmap->pgsize,
+				  (u64)(uintptr_t)bitmap->data,
+				  IOASID_UNMAP_DIRTY_BITMAP_MAX * BITS_PER_BYTE);
+}
+
+/* VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP: a v2 unmap that reads first. */
+static int ioasid_vfio_unmap_dirty(struct ioasid_vfio_call *call,
+				   void __user *uarg,
+				   struct vfio_iommu_type1_dma_unmap *unmap,
+				   u64 *unmapped)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
+	struct vfio_bitmap bitmap;
+	int rc;
+
+	if (unmap->flags & (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR))
+		return -EINVAL;
+	if (unmap->argsz < minsz + sizeof(bitmap))
+		return -EINVAL;
+	if (copy_from_user(&bitmap, uarg + minsz, sizeof(bitmap)))
+		return -EFAULT;
+	rc = ioasid_vfio_check_bitmap(call, &bitmap, unmap->iova, unmap->size);
+	if (rc)
+		return rc;
+	rc = ioasid_space_unmap_dirty(call->space, unmap->iova, unmap->size,
+				      bitmap.pgsize, (u64)(uintptr_t)bitmap.data,
+				      unmapped);
+	/* Stopped since the check: type1 says EINVAL for not tracking. */
+	return rc == -ENODATA ? -EINVAL : rc;
+}
+
 static int ioasid_vfio_unmap_dma(struct ioasid_vfio_call *call,
 				 void __user *uarg)
 {
@@ -549,9 +616,9 @@ static int ioasid_vfio_unmap_dma(struct ioasid_vfio_call *call,
 
 	if (copy_from_user(&unmap, uarg, minsz))
 		return -EFAULT;
-	/* No dirty bitmap. */
 	if (unmap.argsz < minsz ||
-	    unmap.flags & ~(VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR))
+	    unmap.flags & ~(VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR |
+			    VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP))
 		return -EINVAL;
 	if (unmap.iova & (align - 1))
 		return -EINVAL;
@@ -572,7 +639,9 @@ static int ioasid_vfio_unmap_dma(struct ioasid_vfio_call *call,
 	if (call->type == VFIO_TYPE1v2_IOMMU ||
 	    (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL))
 		rule = IOASID_UNMAP_EXACT;
-	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP)
+		rc = ioasid_vfio_unmap_dirty(call, uarg, &unmap, &unmapped);
+	else if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
 		rc = ioasid_space_invalidate_vaddr(call->space, unmap.iova, last,
 						   rule, &unmapped);
 	else
@@ -585,6 +654,88 @@ static int ioasid_vfio_unmap_dma(struct ioasid_vfio_call *call,
 		return rc;
 	unmap.size = unmapped;
 	return copy_to_user(uarg, &unmap, minsz) ? -EFAULT : 0;
+}
+
+/*
+ * Start tracking in the IOMMUs if every domain of the container can, else
+ * report every mapped page dirty, as type1 does where it cannot track.
+ */
+static int ioasid_vfio_dirty_start(struct ioasid_vfio_call *call)
+{
+	int rc;
+
+	if (ioasid_space_dirty(call->space) != IOASID_DIRTY_OFF)
+		return 0;
+	/* Without a domain, a device attached later could never track. */
+	if (ioasid_domains_empty(call->space))
+		return ioasid_space_set_dirty(call->space, IOASID_DIRTY_ALL);
+	rc = ioasid_space_set_dirty(call->space, IOASID_DIRTY_IOMMU);
+	if (rc == -EOPNOTSUPP)
+		rc = ioasid_space_set_dirty(call->space, IOASID_DIRTY_ALL);
+	return rc;
+}
+
+/*
+ * Type1's GET_BITMAP: one bit per smallest IOPTE, over a range that cuts
+ * no mapping.
+ */
+static int ioasid_vfio_dirty_get(struct ioasid_vfio_call *call,
+				 void __user *udata, size_t data_size)
+{
+	struct vfio_iommu_type1_dirty_bitmap_get range;
+	u64 last;
+	int rc;
+
+	if (data_size < sizeof(range))
+		return -EINVAL;
+	if (copy_from_user(&range, udata, sizeof(range)))
+		return -EFAULT;
+	if (check_add_overflow(range.iova, range.size - 1, &last))
+		return -EINVAL;
+	if (range.bitmap.pgsize != ioasid_vfio_dirty_pgsize(call) ||
+	    !range.size || range.size / range.bitmap.pgsize > INT_MAX ||
+	    range.bitmap.size < BITS_TO_U64(range.size / range.bitmap.pgsize) * 8)
+		return -EINVAL;
+	rc = ioasid_dirty_check(range.iova, range.size, range.bitmap.pgsize,
+				(u64)(uintptr_t)range.bitmap.data,
+				IOASID_DIRTY_BITMAP_MAX_BITS);
+	if (rc)
+		return rc;
+	if (ioasid_space_dirty(call->space) == IOASID_DIRTY_OFF ||
+	    ioasid_space_cuts_mapping(call->space, range.iova, last))
+		return -EINVAL;
+	rc = ioasid_space_read_dirty(call->space, range.iova, range.size,
+				     range.bitmap.pgsize,
+				     (u64)(uintptr_t)range.bitmap.data, false);
+	return rc == -ENODATA ? -EINVAL : rc;
+}
+
+/* VFIO_IOMMU_DIRTY_PAGES: one of START, STOP and GET_BITMAP. */
+static int ioasid_vfio_dirty_pages(struct ioasid_vfio_call *call,
+				   void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags);
+	u32 mask = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+		   VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
+		   VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	struct vfio_iommu_type1_dirty_bitmap dirty;
+
+	if (call->type != VFIO_TYPE1v2_IOMMU)
+		return -EACCES;
+	if (copy_from_user(&dirty, uarg, minsz))
+		return -EFAULT;
+	if (dirty.argsz < minsz || dirty.flags & ~mask ||
+	    hweight32(dirty.flags) != 1)
+		return -EINVAL;
+	switch (dirty.flags) {
+	case VFIO_IOMMU_DIRTY_PAGES_FLAG_START:
+		return ioasid_vfio_dirty_start(call);
+	case VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP:
+		return ioasid_space_set_dirty(call->space, IOASID_DIRTY_OFF);
+	default:
+		return ioasid_vfio_dirty_get(call, uarg + minsz,
+					     dirty.argsz - minsz);
+	}
 }
 
 /**
@@ -612,9 +763,10 @@ long ioasid_vfio_ioctl(struct ioasid_ctx *ctx, unsigned int cmd,
 	case VFIO_IOMMU_GET_INFO:
 	case VFIO_IOMMU_MAP_DMA:
 	case VFIO_IOMMU_UNMAP_DMA:
+	case VFIO_IOMMU_DIRTY_PAGES:
 		break;
 	default:
-		/* Dirty tracking, and any VFIO number we do not serve. */
+		/* Any VFIO number we do not serve. */
 		return -ENOTTY;
 	}
 
@@ -627,6 +779,9 @@ long ioasid_vfio_ioctl(struct ioasid_ctx *ctx, unsigned int cmd,
 		break;
 	case VFIO_IOMMU_MAP_DMA:
 		rc = ioasid_vfio_map_dma(&call, uarg);
+		break;
+	case VFIO_IOMMU_DIRTY_PAGES:
+		rc = ioasid_vfio_dirty_pages(&call, uarg);
 		break;
 	default:
 		rc = ioasid_vfio_unmap_dma(&call, uarg);

@@ -18,6 +18,7 @@
  */
 #include <linux/iommu.h>
 #include <linux/slab.h>
+#include <uapi/linux/iommufd.h>
 
 #include "ioasid_private.h"
 
@@ -222,6 +223,18 @@ void ioasid_domains_unmap(struct ioasid_space *space, struct list_head *freed)
 }
 
 /**
+ * ioasid_domains_empty - whether no domain backs an IOASID yet
+ * @space: The IOASID
+ *
+ * Return: true while no device is attached to @space.
+ */
+bool ioasid_domains_empty(struct ioasid_space *space)
+{
+	guard(rwsem_read)(&space->lock);
+	return list_empty(&space->domains);
+}
+
+/**
  * ioasid_domains_iova_alignment - what every mapping must be aligned to
  * @space: The IOASID
  *
@@ -302,7 +315,7 @@ static int ioasid_domain_set_coherency(struct ioasid_space *space,
 int ioasid_domain_probe(struct device *dev, u64 *pgsizes, u64 *start,
 			u64 *last)
 {
-	struct iommu_domain *domain = iommu_user_domain_alloc(dev);
+	struct iommu_domain *domain = iommu_user_domain_alloc(dev, 0);
 
 	if (IS_ERR(domain))
 		return PTR_ERR(domain);
@@ -317,16 +330,22 @@ int ioasid_domain_probe(struct device *dev, u64 *pgsizes, u64 *start,
 	return 0;
 }
 
-/* An empty domain for @dev. */
+/*
+ * An empty domain for @dev, able to track dirty IOPTEs if its IOMMU can,
+ * since tracking may start at any time.
+ */
 static struct ioasid_domain *ioasid_domain_alloc(struct device *dev)
 {
+	u32 flags = 0;
 	struct ioasid_domain *d;
 	int rc;
 
+	if (device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
+		flags |= IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 	d = kzalloc(sizeof(*d), IOASID_GFP);
 	if (!d)
 		return ERR_PTR(-ENOMEM);
-	d->domain = iommu_user_domain_alloc(dev);
+	d->domain = iommu_user_domain_alloc(dev, flags);
 	if (IS_ERR(d->domain)) {
 		rc = PTR_ERR(d->domain);
 		kfree(d);
@@ -337,8 +356,8 @@ static struct ioasid_domain *ioasid_domain_alloc(struct device *dev)
 
 /*
  * What an empty domain must be before it takes a mapping of @space: no
- * snoop blocked if @dev's IOMMU @can_enforce, what lies outside its
- * aperture reserved.
+ * snoop blocked if @dev's IOMMU @can_enforce, tracking dirty IOPTEs if
+ * @space does, what lies outside its aperture reserved.
  */
 static int ioasid_domain_prepare(struct ioasid_space *space,
 				 struct ioasid_domain *d, bool can_enforce)
@@ -346,6 +365,7 @@ static int ioasid_domain_prepare(struct ioasid_space *space,
 	int rc;
 
 	rc = ioasid_domain_set_coherency(space, d, can_enforce);
+	rc = rc ?: ioasid_domain_prepare_dirty(space, d);
 	return rc ?: ioasid_domain_reserve_aperture(space, d);
 }
 

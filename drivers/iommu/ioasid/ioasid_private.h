@@ -44,9 +44,13 @@
  *     ioasid_space_coherency(), ioasid_space_invalidate_vaddr(),
  *     ioasid_space_update_vaddr(), ioasid_space_vaddr_invalid(),
  *     ioasid_domains_attach_group(), ioasid_domains_release_group(),
- *     ioasid_domains_iova_alignment(), ioasid_domains_pgsizes() and
- *     ioasid_dmem_insert().  The others that touch an IOASID's mappings
- *     or domains assert it held (lockdep).
+ *     ioasid_domains_iova_alignment(), ioasid_domains_pgsizes(),
+ *     ioasid_domains_empty(), ioasid_space_cuts_mapping(),
+ *     ioasid_dmem_insert(), ioasid_space_set_dirty(), ioasid_space_dirty(),
+ *     ioasid_space_read_dirty() and ioasid_space_unmap_dirty().  The
+ *     last two write a user bitmap: they pin it before taking the lock.
+ *     The others that touch an IOASID's mappings or domains assert it
+ *     held (lockdep).
  *  6. ioasid_ctx::coherency_lock: the context's domain counts and KVM
  *     hooks (coherency.c).  KVM registers and unregisters its hooks with
  *     its own kvm_vfio::lock held, so that lock sits above all of these;
@@ -368,22 +372,36 @@ struct ioasid_mapping {
 };
 
 /**
+ * enum ioasid_dirty_mode - how an IOASID tracks the pages devices write
+ * @IOASID_DIRTY_OFF: It does not
+ * @IOASID_DIRTY_IOMMU: Every domain records writes in its IOPTEs
+ * @IOASID_DIRTY_ALL: Every mapped page counts as written, as VFIO type1
+ *                    counts them where the IOMMU cannot track
+ */
+enum ioasid_dirty_mode {
+	IOASID_DIRTY_OFF,
+	IOASID_DIRTY_IOMMU,
+	IOASID_DIRTY_ALL,
+};
+
+/**
  * struct ioasid_space - an IOASID: one I/O address space of a context
  * @obj: Registry entry; @obj.id is the IOASID number user space sees
  * @ctx: The context; it outlives its IOASIDs
  * @account: The RLIMIT_MEMLOCK count its pinned pages charge
  * @require_coherent: IOASID_ALLOC_REQUIRE_COHERENCY: every domain must
  *                    block no-snoop DMA
- * @lock: Protects @mappings, @mapping_seq, @vaddr_invalid and @reserved.  Taken for
- *        writing by map and unmap, which therefore change the IOASID one
- *        at a time; pinning happens before it is taken, so that map calls
- *        pin in parallel.
+ * @lock: Protects @mappings, @mapping_seq, @vaddr_invalid, @reserved,
+ *        @domains and @dirty.  Taken for writing by map and unmap, which
+ *        therefore change the IOASID one at a time; pinning happens
+ *        before it is taken, so that map calls pin in parallel.
  * @mapping_seq: The @seq of the mapping placed last
  * @vaddr_invalid: How many mappings have no user address (VFIO containers)
  * @mappings: Every mapping, by IOVA
  * @reserved: IOVA ranges no mapping may use: reserved regions of the
  *            attached devices and what lies outside their apertures
  * @domains: The &struct ioasid_domain backing the IOASID
+ * @dirty: Whether and how it tracks the pages devices write (dirty.c)
  *
  * While a device is attached, it holds a long-term reference on @obj, so
  * the IOASID cannot be destroyed under it.
@@ -399,6 +417,7 @@ struct ioasid_space {
 	struct rb_root_cached mappings;
 	struct rb_root_cached reserved;
 	struct list_head domains;
+	enum ioasid_dirty_mode dirty;
 };
 
 /**
@@ -486,6 +505,7 @@ void ioasid_domains_detach_group(struct ioasid_space *space,
 void ioasid_domains_release_group(struct ioasid_space *space,
 				  struct ioasid_group *ig,
 				  struct ioasid_domain *d);
+bool ioasid_domains_empty(struct ioasid_space *space);
 unsigned long ioasid_domains_iova_alignment(struct ioasid_space *space);
 unsigned long ioasid_domains_pgsizes(struct ioasid_space *space);
 int ioasid_domains_map(struct ioasid_space *space, struct ioasid_mapping *m);
@@ -557,6 +577,8 @@ int ioasid_space_invalidate_vaddr(struct ioasid_space *space,
 int ioasid_space_update_vaddr(struct ioasid_space *space, unsigned long iova,
 			      unsigned long last);
 bool ioasid_space_vaddr_invalid(struct ioasid_space *space);
+bool ioasid_space_cuts_mapping(struct ioasid_space *space, unsigned long iova,
+			       unsigned long last);
 int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 			    unsigned long last, struct list_head *freed,
 			    u64 *unmapped);
@@ -582,6 +604,21 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_iova_ranges_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_vec_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_change_owner_ioctl(struct ioasid_ucmd *ucmd);
+
+int ioasid_domain_prepare_dirty(struct ioasid_space *space,
+				struct ioasid_domain *d);
+int ioasid_space_set_dirty(struct ioasid_space *space,
+			   enum ioasid_dirty_mode mode);
+enum ioasid_dirty_mode ioasid_space_dirty(struct ioasid_space *space);
+int ioasid_dirty_check(u64 iova, u64 length, u64 page_size, u64 data,
+		       u64 max_bits);
+int ioasid_space_read_dirty(struct ioasid_space *space, u64 iova, u64 length,
+			    u64 page_size, u64 data, bool no_clear);
+int ioasid_space_unmap_dirty(struct ioasid_space *space, u64 iova,
+			     u64 length, u64 page_size, u64 data,
+			     u64 *unmapped);
+int ioasid_dirty_tracking_ioctl(struct ioasid_ucmd *ucmd);
+int ioasid_dirty_bitmap_ioctl(struct ioasid_ucmd *ucmd);
 
 struct ioasid_dmem_mapping;
 void ioasid_dmem_put(struct ioasid_dmem *dmem);

@@ -30,6 +30,10 @@
  * @IOASID_TEST_OP_MOCK_PTE: Read the IOPTE that translates an IOVA in the
  *                           mock domain a device is attached through
  * @IOASID_TEST_OP_MOCK_DOMAIN: Report on that mock domain
+ * @IOASID_TEST_OP_MOCK_WRITE: Do to the IOPTEs of that mock domain what a
+ *                             device writing all over a range would: set
+ *                             the dirty bit of each writable one while
+ *                             the domain tracks
  */
 enum ioasid_test_op {
 	IOASID_TEST_OP_PAGE_PINS = 1,
@@ -40,16 +44,19 @@ enum ioasid_test_op {
 	IOASID_TEST_OP_MOCK_PTE,
 	IOASID_TEST_OP_MOCK_DOMAIN,
 	IOASID_TEST_OP_REPLACE,
+	IOASID_TEST_OP_MOCK_WRITE,
 };
 
 /**
  * enum ioasid_mock_flags - mock device properties
  * @IOASID_MOCK_COHERENT: The device's IOMMU can block no-snoop DMA
  * @IOASID_MOCK_ENFORCE_FAILS: It says so, but its domains refuse to
+ * @IOASID_MOCK_NO_DIRTY: Its domains cannot track dirty IOPTEs
  */
 enum ioasid_mock_flags {
 	IOASID_MOCK_COHERENT = 1 << 0,
 	IOASID_MOCK_ENFORCE_FAILS = 1 << 1,
+	IOASID_MOCK_NO_DIRTY = 1 << 2,
 };
 
 /**
@@ -92,6 +99,12 @@ enum ioasid_mock_flags {
  * @mock_domain.out_enforce_cc: Out: 1 if it blocks no-snoop DMA
  * @mock_domain.__reserved: Out: 0, padding
  * @mock_domain.out_map_syncs: Out: syncs of new IOPTEs (iotlb_sync_map)
+ * @mock_write: For IOASID_TEST_OP_MOCK_WRITE
+ * @mock_write.dev_id: In: an attached mock device
+ * @mock_write.__reserved: Must be 0
+ * @mock_write.iova: In: first IOVA written
+ * @mock_write.length: In: bytes written
+ * @mock_write.out_ptes: Out: IOPTEs marked dirty
  */
 struct ioasid_test {
 	__u32 size;
@@ -139,6 +152,13 @@ struct ioasid_test {
 			__u32 __reserved;
 			__aligned_u64 out_map_syncs;
 		} mock_domain;
+		struct {
+			__u32 dev_id;
+			__u32 __reserved;
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 out_ptes;
+		} mock_write;
 	};
 };
 

@@ -45,7 +45,7 @@ static int ioasid_get_info_ioctl(struct ioasid_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	cmd->caps = IOASID_CAP_COHERENCY | IOASID_CAP_DEVICE_INFO |
 		    IOASID_CAP_MAP_FILE | IOASID_CAP_VEC |
-		    IOASID_CAP_CHANGE_OWNER;
+		    IOASID_CAP_CHANGE_OWNER | IOASID_CAP_DIRTY_TRACKING;
 	/* VFIO exports device memory only then. */
 	if (IS_ENABLED(CONFIG_VFIO_IOASID))
 		cmd->caps |= IOASID_CAP_MAP_DEVICE_MEMORY;
@@ -113,6 +113,10 @@ static const struct ioasid_ioctl_op ioasid_ioctl_ops[] = {
 	IOCTL_OP(VEC, ioasid_vec_ioctl, struct ioasid_vec, entries),
 	IOCTL_OP(CHANGE_OWNER, ioasid_change_owner_ioctl,
 		 struct ioasid_change_owner, __reserved),
+	IOCTL_OP(DIRTY_TRACKING, ioasid_dirty_tracking_ioctl,
+		 struct ioasid_dirty_tracking, __reserved),
+	IOCTL_OP(DIRTY_BITMAP, ioasid_dirty_bitmap_ioctl,
+		 struct ioasid_dirty_bitmap, data),
 #ifdef CONFIG_IOASID_TEST
 	IOCTL_OP(TEST, ioasid_test_ioctl, struct ioasid_test, op),
 #endif
@@ -238,3 +242,5 @@ module_exit(ioasid_exit);
 
 MODULE_DESCRIPTION("/dev/ioasid: user-managed I/O address spaces");
 MODULE_LICENSE("GPL");
+/* The iova_bitmap through which IOMMU drivers report dirty IOPTEs. */
+MODULE_IMPORT_NS(IOMMUFD);

@@ -280,28 +280,42 @@ out_put_src:
 	return rc;
 }
 
+/* The fields of IOASID_UNMAP that depend on its flags. */
+static int ioasid_unmap_check(struct ioasid_unmap *cmd, unsigned long *last)
+{
+	u32 all = cmd->flags & IOASID_UNMAP_ALL;
+
+	if (cmd->flags & ~(IOASID_UNMAP_ALL | IOASID_UNMAP_DIRTY_BITMAP))
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+	if (cmd->flags & IOASID_UNMAP_DIRTY_BITMAP) {
+		if (all)
+			return -EINVAL;
+		return ioasid_dirty_check(cmd->iova, cmd->length,
+					  cmd->page_size, cmd->data,
+					  IOASID_UNMAP_DIRTY_BITMAP_MAX *
+					  BITS_PER_BYTE);
+	}
+	if (cmd->page_size || cmd->data)
+		return -EINVAL;
+	if (all)
+		return cmd->iova || cmd->length ? -EINVAL : 0;
+	return ioasid_check_range(cmd->iova, cmd->length, last);
+}
+
 int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_unmap *cmd = ucmd->cmd;
-	unsigned long iova = 0, last = ULONG_MAX;
+	unsigned long last = ULONG_MAX;
 	struct ioasid_space *space;
 	u64 __user *ulength;
 	u64 unmapped;
 	int rc;
 
-	if (cmd->flags & ~IOASID_UNMAP_ALL)
-		return -EOPNOTSUPP;
-	if (cmd->__reserved)
-		return -EINVAL;
-	if (cmd->flags & IOASID_UNMAP_ALL) {
-		if (cmd->iova || cmd->length)
-			return -EINVAL;
-	} else {
-		rc = ioasid_check_range(cmd->iova, cmd->length, &last);
-		if (rc)
-			return rc;
-		iova = cmd->iova;
-	}
+	rc = ioasid_unmap_check(cmd, &last);
+	if (rc)
+		return rc;
 	/*
 	 * Unmapping cannot be undone: make sure the answer can be written
 	 * back before changing anything, by writing the length the caller
@@ -315,8 +329,13 @@ int ioasid_unmap_ioctl(struct ioasid_ucmd *ucmd)
 	space = ioasid_space_get(ucmd->ctx, cmd->ioasid);
 	if (IS_ERR(space))
 		return PTR_ERR(space);
-	rc = ioasid_space_unmap(space, iova, last, IOASID_UNMAP_EXACT,
-				&unmapped);
+	if (cmd->flags & IOASID_UNMAP_DIRTY_BITMAP)
+		rc = ioasid_space_unmap_dirty(space, cmd->iova, cmd->length,
+					      cmd->page_size, cmd->data,
+					      &unmapped);
+	else
+		rc = ioasid_space_unmap(space, cmd->iova, last,
+					IOASID_UNMAP_EXACT, &unmapped);
 	ioasid_space_put(space);
 	if (rc == -ENOENT && (cmd->flags & IOASID_UNMAP_ALL))
 		rc = 0;

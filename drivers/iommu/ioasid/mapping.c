@@ -410,6 +410,22 @@ struct ioasid_mapping *ioasid_space_first_whole(struct ioasid_space *space,
 }
 
 /**
+ * ioasid_space_cuts_mapping - whether a range cuts a mapping in two
+ * @space: The IOASID
+ * @iova: Start of the range
+ * @last: Its last byte
+ *
+ * Return: true if a mapping crosses either end of the range.
+ */
+bool ioasid_space_cuts_mapping(struct ioasid_space *space, unsigned long iova,
+			       unsigned long last)
+{
+	guard(rwsem_read)(&space->lock);
+	return PTR_ERR_OR_ZERO(ioasid_space_first_whole(space, iova, last)) ==
+	       -EINVAL;
+}
+
+/**
  * ioasid_space_take_range - take the mappings of a range off an IOASID
  * @space: The IOASID, locked for writing
  * @iova: Start of the range

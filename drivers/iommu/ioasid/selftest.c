@@ -73,6 +73,7 @@ static atomic_t mock_domain_seq;
  * @coherent: Whether no-snoop DMA can be blocked
  * @enforce_fails: Whether enforce_cache_coherency() fails all the same,
  *                 as a driver may for its own reasons
+ * @no_dirty: Whether its domains cannot track dirty IOPTEs
  */
 struct mock_config {
 	struct mock_iommu *iommu;
@@ -81,6 +82,7 @@ struct mock_config {
 	dma_addr_t aperture_end;
 	bool coherent;
 	bool enforce_fails;
+	bool no_dirty;
 };
 
 /**
@@ -114,6 +116,9 @@ struct mock_dev {
  * @map_syncs: iotlb_sync_map calls, which make new IOPTEs visible
  * @enforce_cc: enforce_cache_coherency() succeeded: no device that
  *              cannot block no-snoop DMA may attach
+ * @dirty_lock: Serialises the changes of IOPTE dirty bits, which the
+ *              core makes under its IOASID's lock taken for reading
+ * @dirty_tracking: Writes set the dirty bit of the IOPTE they go through
  */
 struct mock_domain {
 	struct iommu_domain domain;
@@ -126,15 +131,18 @@ struct mock_domain {
 	atomic64_t map_calls;
 	atomic64_t iotlb_syncs;
 	atomic64_t map_syncs;
+	struct mutex dirty_lock; /* IOPTE dirty bits, @dirty_tracking */
+	bool dirty_tracking;
 };
 
 /*
- * An IOPTE is PFN, size order and prot in an unsigned long, never 0; in
- * @ptes as an xa_value.
+ * An IOPTE is PFN, dirty bit, size order and prot in an unsigned long,
+ * never 0; in @ptes as an xa_value.
  */
 #define MOCK_PTE_PROT	GENMASK(1, 0)
 #define MOCK_PTE_ORDER	GENMASK(7, 2)
-#define MOCK_PTE_PFN_SHIFT 8
+#define MOCK_PTE_DIRTY	BIT(8)
+#define MOCK_PTE_PFN_SHIFT 9
 
 #define MOCK_TABLE_SHIFT 21
 #define MOCK_TABLE_PTES	BIT(MOCK_TABLE_SHIFT - PAGE_SHIFT)
@@ -356,6 +364,7 @@ static int mock_attach_dev(struct iommu_domain *domain, struct device *dev)
 	    c->pgsize_bitmap != md->config.pgsize_bitmap ||
 	    c->aperture_start != md->config.aperture_start ||
 	    c->aperture_end != md->config.aperture_end ||
+	    c->no_dirty != md->config.no_dirty ||
 	    (md->enforce_cc && !c->coherent))
 		return -EINVAL;
 	return 0;
@@ -373,6 +382,128 @@ static bool mock_enforce_cache_coherency(struct iommu_domain *domain)
 	return md->enforce_cc;
 }
 
+/* Rewrite the IOPTE found at @pte_iova by mock_lookup(). */
+static void mock_pte_store(struct mock_domain *md, unsigned long pte_iova,
+			   unsigned long pte)
+{
+	struct mock_table *table;
+
+	if (mock_pte_size(pte) == PAGE_SIZE)
+		*mock_table_slot(md, pte_iova, &table) = pte;
+	else
+		xa_store(&md->ptes, pte_iova >> PAGE_SHIFT, xa_mk_value(pte),
+			 GFP_KERNEL);
+}
+
+/*
+ * Call @fn on each IOPTE translating part of [iova, last], with the
+ * IOVA it starts at; an IOVA without one is skipped, 2 MiB at a time
+ * where there is no table.  Stops at the first non-zero return.
+ */
+static int mock_walk_ptes(struct mock_domain *md, unsigned long iova,
+			  unsigned long last,
+			  int (*fn)(struct mock_domain *md,
+				    unsigned long pte_iova,
+				    unsigned long pte, void *arg),
+			  void *arg)
+{
+	unsigned long pte_iova, pte, next;
+	struct mock_table *table;
+	int rc;
+
+	while (iova <= last) {
+		pte = mock_lookup(md, iova, &pte_iova);
+		if (pte) {
+			rc = fn(md, pte_iova, pte, arg);
+			if (rc)
+				return rc;
+			next = pte_iova + mock_pte_size(pte);
+		} else if (mock_table_slot(md, iova, &table)) {
+			next = iova + PAGE_SIZE;
+		} else {
+			next = ALIGN_DOWN(iova, BIT(MOCK_TABLE_SHIFT)) +
+			       BIT(MOCK_TABLE_SHIFT);
+		}
+		/* The end of the IOVA space. */
+		if (next <= iova)
+			break;
+		iova = next;
+		cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * struct mock_dirty_read - one read_and_clear_dirty() call
+ * @iova: First IOVA asked for
+ * @last: Last one
+ * @flags: IOMMU_DIRTY_NO_CLEAR or 0
+ * @dirty: Where to record
+ */
+struct mock_dirty_read {
+	unsigned long iova;
+	unsigned long last;
+	unsigned long flags;
+	struct iommu_dirty_bitmap *dirty;
+};
+
+/*
+ * A dirty IOPTE reports all its pages, as hardware records a write per
+ * IOPTE, but only those in the range asked for.
+ */
+static int mock_read_pte_dirty(struct mock_domain *md, unsigned long pte_iova,
+			       unsigned long pte, void *arg)
+{
+	struct mock_dirty_read *r = arg;
+	unsigned long start, end;
+
+	if (!(pte & MOCK_PTE_DIRTY))
+		return 0;
+	start = max(pte_iova, r->iova);
+	end = min(pte_iova + mock_pte_size(pte) - 1, r->last);
+	iommu_dirty_bitmap_record(r->dirty, start, end - start + 1);
+	if (!(r->flags & IOMMU_DIRTY_NO_CLEAR))
+		mock_pte_store(md, pte_iova, pte & ~MOCK_PTE_DIRTY);
+	return 0;
+}
+
+static int mock_read_and_clear_dirty(struct iommu_domain *domain,
+				     unsigned long iova, size_t size,
+				     unsigned long flags,
+				     struct iommu_dirty_bitmap *dirty)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+	struct mock_dirty_read r = {
+		.iova = iova,
+		.last = iova + size - 1,
+		.flags = flags,
+		.dirty = dirty,
+	};
+
+	guard(mutex)(&md->dirty_lock);
+	/* As VT-d: only a clear may run while tracking is off. */
+	if (!md->dirty_tracking && dirty->bitmap)
+		return -EINVAL;
+	return mock_walk_ptes(md, r.iova, r.last, mock_read_pte_dirty, &r);
+}
+
+/* Can fail, as a driver's may, so that the core's undo is tested. */
+static int mock_set_dirty_tracking(struct iommu_domain *domain, bool enable)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+
+	if (ioasid_should_fail())
+		return -ENOMEM;
+	guard(mutex)(&md->dirty_lock);
+	md->dirty_tracking = enable;
+	return 0;
+}
+
+static const struct iommu_dirty_ops mock_dirty_ops = {
+	.set_dirty_tracking = mock_set_dirty_tracking,
+	.read_and_clear_dirty = mock_read_and_clear_dirty,
+};
+
 static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_domain *md = to_mock_domain(domain);
@@ -383,6 +514,7 @@ static void mock_domain_free(struct iommu_domain *domain)
 		kfree(table);
 	xa_destroy(&md->tables);
 	xa_destroy(&md->ptes);
+	mutex_destroy(&md->dirty_lock);
 	kfree(md);
 }
 
@@ -423,7 +555,10 @@ static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
 	md->seq = atomic_inc_return(&mock_domain_seq);
 	xa_init(&md->tables);
 	xa_init(&md->ptes);
+	mutex_init(&md->dirty_lock);
 	md->domain.ops = &mock_domain_ops;
+	if (!mdev->config.no_dirty)
+		md->domain.dirty_ops = &mock_dirty_ops;
 	md->domain.pgsize_bitmap = mdev->config.pgsize_bitmap;
 	md->domain.geometry.aperture_start = mdev->config.aperture_start;
 	md->domain.geometry.aperture_end = mdev->config.aperture_end;
@@ -530,6 +665,7 @@ static struct mock_dev *mock_dev_create(struct ioasid_test *cmd)
 		.coherent = cmd->mock_device.flags & IOASID_MOCK_COHERENT,
 		.enforce_fails = cmd->mock_device.flags &
 				 IOASID_MOCK_ENFORCE_FAILS,
+		.no_dirty = cmd->mock_device.flags & IOASID_MOCK_NO_DIRTY,
 	};
 	mdev->resv_start = cmd->mock_device.resv_start;
 	mdev->resv_length = cmd->mock_device.resv_length;
@@ -561,7 +697,8 @@ static int mock_check_config(struct ioasid_test *cmd)
 	if (cmd->mock_device.iommu >= IOASID_MOCK_IOMMUS)
 		return -EINVAL;
 	if (cmd->mock_device.flags &
-	    ~(IOASID_MOCK_COHERENT | IOASID_MOCK_ENFORCE_FAILS))
+	    ~(IOASID_MOCK_COHERENT | IOASID_MOCK_ENFORCE_FAILS |
+	      IOASID_MOCK_NO_DIRTY))
 		return -EOPNOTSUPP;
 	if (!(cmd->mock_device.pgsize_bitmap & PAGE_SIZE) ||
 	    cmd->mock_device.aperture_start > cmd->mock_device.aperture_last)
@@ -701,6 +838,59 @@ static int mock_read_domain(struct ioasid_test *cmd, struct mock_domain *md)
 	return 0;
 }
 
+/* A device's write sets the dirty bit of a writable IOPTE. */
+static int mock_write_pte(struct mock_domain *md, unsigned long pte_iova,
+			  unsigned long pte, void *arg)
+{
+	u64 *marked = arg;
+
+	if (!(FIELD_GET(MOCK_PTE_PROT, pte) & IOMMU_WRITE))
+		return 0;
+	mock_pte_store(md, pte_iova, pte | MOCK_PTE_DIRTY);
+	(*marked)++;
+	return 0;
+}
+
+/*
+ * What a device writing all over a range leaves in the IOPTEs, under the
+ * IOASID's lock as the core reads them.
+ */
+static int ioasid_test_mock_write(struct ioasid_ucmd *ucmd)
+{
+	struct ioasid_test *cmd = ucmd->cmd;
+	struct ioasid_device *idev;
+	struct mock_domain *md;
+	unsigned long last;
+	int rc = -ENODEV;
+
+	if (cmd->mock_write.__reserved)
+		return -EINVAL;
+	if (!cmd->mock_write.length ||
+	    check_add_overflow(cmd->mock_write.iova,
+			       cmd->mock_write.length - 1, &last))
+		return -EINVAL;
+	idev = ioasid_test_get_device(ucmd, cmd->mock_write.dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	cmd->mock_write.out_ptes = 0;
+	mutex_lock(&idev->igroup->lock);
+	if (idev->space &&
+	    idev->igroup->domain->domain->ops == &mock_domain_ops) {
+		md = to_mock_domain(idev->igroup->domain->domain);
+		down_read(&idev->space->lock);
+		scoped_guard(mutex, &md->dirty_lock)
+			if (md->dirty_tracking)
+				mock_walk_ptes(md, cmd->mock_write.iova, last,
+					       mock_write_pte,
+					       &cmd->mock_write.out_ptes);
+		up_read(&idev->space->lock);
+		rc = 0;
+	}
+	mutex_unlock(&idev->igroup->lock);
+	ioasid_object_put(&idev->obj);
+	return rc ?: ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 static int ioasid_test_page_pins(struct ioasid_ucmd *ucmd)
 {
 	struct ioasid_test *cmd = ucmd->cmd;
@@ -754,6 +944,8 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 	case IOASID_TEST_OP_MOCK_DOMAIN:
 		return ioasid_test_on_domain(ucmd, cmd->mock_domain.dev_id,
 					     mock_read_domain);
+	case IOASID_TEST_OP_MOCK_WRITE:
+		return ioasid_test_mock_write(ucmd);
 	default:
 		return -EOPNOTSUPP;
 	}

@@ -49,6 +49,8 @@ enum {
 	IOASID_CMD_DEVICE_INFO,
 	IOASID_CMD_VEC,
 	IOASID_CMD_CHANGE_OWNER,
+	IOASID_CMD_DIRTY_TRACKING,
+	IOASID_CMD_DIRTY_BITMAP,
 	/* Test-only commands of CONFIG_IOASID_TEST kernels. */
 	IOASID_CMD_TEST = IOASID_CMD_BASE + 0x1f,
 };
@@ -71,6 +73,9 @@ enum {
  * @IOASID_CAP_CHANGE_OWNER: IOASID_CHANGE_OWNER, and VFIO_UPDATE_VADDR for
  *                           a VFIO container: a new process takes over
  *                           the pinned memory (live update)
+ * @IOASID_CAP_DIRTY_TRACKING: IOASID_DIRTY_TRACKING, IOASID_DIRTY_BITMAP
+ *                             and IOASID_UNMAP_DIRTY_BITMAP; and
+ *                             VFIO_IOMMU_DIRTY_PAGES for a VFIO container
  */
 enum ioasid_caps {
 	IOASID_CAP_COHERENCY = 1 << 0,
@@ -80,6 +85,7 @@ enum ioasid_caps {
 	IOASID_CAP_VEC = 1 << 4,
 	IOASID_CAP_MAP_DEVICE_MEMORY = 1 << 5,
 	IOASID_CAP_CHANGE_OWNER = 1 << 6,
+	IOASID_CAP_DIRTY_TRACKING = 1 << 7,
 };
 
 /**
@@ -293,10 +299,20 @@ struct ioasid_copy {
 /**
  * enum ioasid_unmap_flags - what to unmap
  * @IOASID_UNMAP_ALL: Unmap every mapping; @iova and @length must be 0
+ * @IOASID_UNMAP_DIRTY_BITMAP: Also report, in the same call, which pages
+ *                             of the range devices wrote since the last
+ *                             read: the dirty bits are read and the range
+ *                             unmapped under one lock, so that no write
+ *                             falls between the two.  Needs dirty
+ *                             tracking on; not with IOASID_UNMAP_ALL.
  */
 enum ioasid_unmap_flags {
 	IOASID_UNMAP_ALL = 1 << 0,
+	IOASID_UNMAP_DIRTY_BITMAP = 1 << 1,
 };
+
+/* The largest bitmap IOASID_UNMAP_DIRTY_BITMAP fills, in bytes. */
+#define IOASID_UNMAP_DIRTY_BITMAP_MAX	(1 << 20)
 
 /**
  * struct ioasid_unmap - ioctl(IOASID_UNMAP)
@@ -307,6 +323,13 @@ enum ioasid_unmap_flags {
  * @iova: Start of the range, page aligned
  * @length: Length of the range, a non-zero multiple of the page size.
  *          Output: the bytes unmapped.
+ * @page_size: With IOASID_UNMAP_DIRTY_BITMAP: what one bit of @data
+ *             stands for, as for IOASID_DIRTY_BITMAP
+ * @data: With IOASID_UNMAP_DIRTY_BITMAP: the bitmap of the range, as for
+ *        IOASID_DIRTY_BITMAP, of at most IOASID_UNMAP_DIRTY_BITMAP_MAX
+ *        bytes (else E2BIG).  The unmap fails with ENODATA, unmapping
+ *        nothing, when tracking is off, and with EFAULT when the bitmap
+ *        cannot be written.
  *
  * Removes every mapping inside the range.  Mappings are units: a range
  * that would cut one in two fails with EINVAL and unmaps nothing, and a
@@ -322,6 +345,8 @@ struct ioasid_unmap {
 	__u32 __reserved;
 	__aligned_u64 iova;
 	__aligned_u64 length;
+	__aligned_u64 page_size;
+	__aligned_u64 data;
 };
 
 #define IOASID_UNMAP		_IO(IOASID_TYPE, IOASID_CMD_UNMAP)
@@ -582,5 +607,102 @@ struct ioasid_change_owner {
 };
 
 #define IOASID_CHANGE_OWNER	_IO(IOASID_TYPE, IOASID_CMD_CHANGE_OWNER)
+
+/**
+ * enum ioasid_dirty_tracking_flags - IOASID_DIRTY_TRACKING
+ * @IOASID_DIRTY_TRACKING_ENABLE: Start tracking; without it, stop
+ */
+enum ioasid_dirty_tracking_flags {
+	IOASID_DIRTY_TRACKING_ENABLE = 1 << 0,
+};
+
+/**
+ * struct ioasid_dirty_tracking - ioctl(IOASID_DIRTY_TRACKING)
+ * @size: sizeof(struct ioasid_dirty_tracking)
+ * @flags: A combination of enum ioasid_dirty_tracking_flags
+ * @ioasid: The IOASID
+ * @__reserved: Must be 0
+ *
+ * Starts or stops recording which pages devices write through the
+ * IOASID, for live migration.  The IOMMU records it, in the IOPTEs of
+ * every domain behind the IOASID, at no cost to the DMA.  Starting fails
+ * with EOPNOTSUPP, changing nothing, unless every domain behind the
+ * IOASID can track; while tracking is on, attaching a device whose IOMMU
+ * cannot track to the IOASID fails with EOPNOTSUPP, as does any attach
+ * that would need a domain that cannot.  Starting or stopping twice is
+ * not an error.  Stopping forgets what was not read.
+ *
+ * Errors: EOPNOTSUPP for unknown flags and as above, EINVAL for a
+ * reserved field, ENOENT for a bad @ioasid.
+ */
+struct ioasid_dirty_tracking {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 __reserved;
+};
+
+#define IOASID_DIRTY_TRACKING	_IO(IOASID_TYPE, IOASID_CMD_DIRTY_TRACKING)
+
+/**
+ * enum ioasid_dirty_bitmap_flags - IOASID_DIRTY_BITMAP
+ * @IOASID_DIRTY_BITMAP_NO_CLEAR: Report without clearing, so that the
+ *                                next read reports the same pages again
+ */
+enum ioasid_dirty_bitmap_flags {
+	IOASID_DIRTY_BITMAP_NO_CLEAR = 1 << 0,
+};
+
+/* The largest bitmap IOASID_DIRTY_BITMAP fills, in bits. */
+#define IOASID_DIRTY_BITMAP_MAX_BITS	(1ULL << 31)
+
+/**
+ * struct ioasid_dirty_bitmap - ioctl(IOASID_DIRTY_BITMAP)
+ * @size: sizeof(struct ioasid_dirty_bitmap)
+ * @flags: A combination of enum ioasid_dirty_bitmap_flags
+ * @ioasid: The IOASID, with dirty tracking on
+ * @__reserved: Must be 0
+ * @iova: Start of the range, a multiple of @page_size
+ * @length: Its length, a non-zero multiple of @page_size
+ * @page_size: What one bit stands for: a power of two, at least the CPU
+ *             page size
+ * @data: User address of the bitmap, 8-byte aligned: bit N of it (in
+ *        64-bit words of the CPU's byte order) stands for the page at
+ *        @iova + N * @page_size.  At most IOASID_DIRTY_BITMAP_MAX_BITS.
+ *
+ * Sets the bit of every page of the range that a device wrote since
+ * tracking started or since the page was last read without
+ * IOASID_DIRTY_BITMAP_NO_CLEAR, and clears that record.  Bits are only
+ * ever set: the caller zeroes the bitmap first.  The range may cut
+ * mappings and hold unmapped IOVAs, which are never dirty.
+ *
+ * An IOMMU records writes per IOPTE, and maps with the largest IOPTEs it
+ * can: a written IOPTE larger than @page_size reports all its pages in
+ * the range, and a read that clears part of such an IOPTE clears all of
+ * it.  A VMM that reads its memory in several ranges reads them with
+ * IOASID_DIRTY_BITMAP_NO_CLEAR and clears them all at the end, or cuts
+ * its ranges at 1 GiB boundaries.
+ *
+ * Errors: EOPNOTSUPP for unknown flags; EINVAL for a reserved field, a
+ * bad @page_size, an unaligned or empty range or an unaligned @data;
+ * EOVERFLOW for a range that wraps; E2BIG for a bitmap of more bits than
+ * allowed; ENOENT for a bad @ioasid; ENODATA when tracking is off; EFAULT
+ * when the bitmap cannot be written; EINTR for a fatal signal.  The bitmap
+ * is read in pieces of 8 Mi bits, and an error after the first piece
+ * leaves the pieces before it read (and, without
+ * IOASID_DIRTY_BITMAP_NO_CLEAR, cleared).
+ */
+struct ioasid_dirty_bitmap {
+	__u32 size;
+	__u32 flags;
+	__u32 ioasid;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 page_size;
+	__aligned_u64 data;
+};
+
+#define IOASID_DIRTY_BITMAP	_IO(IOASID_TYPE, IOASID_CMD_DIRTY_BITMAP)
 
 #endif /* _UAPI_LINUX_IOASID_H */
