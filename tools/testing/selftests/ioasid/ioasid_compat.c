@@ -565,8 +565,8 @@ TEST_F(compat, group_status)
 TEST_F(compat, get_info)
 {
 	struct vfio_iommu_type1_info_cap_iova_range *ranges;
+	struct vfio_iommu_type1_info_cap_migration *mig;
 	struct vfio_iommu_type1_info_dma_avail *avail;
-	struct vfio_info_cap_header *mig;
 	static const uint32_t small[] = {
 		offsetof(struct vfio_iommu_type1_info, cap_offset),
 		offsetof(struct vfio_iommu_type1_info, cap_offset) + 4,
@@ -609,10 +609,14 @@ TEST_F(compat, get_info)
 	ASSERT_NE(NULL, avail);
 	check_avail(_metadata, variant->ioasid, avail->avail, TYPE1_DMA_LIMIT);
 
-	/* type1 tracks dirty pages for migration; ioasid does not. */
-	mig = find_cap(_metadata, &buf, argsz,
-		       VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION);
-	ASSERT_EQ(!variant->ioasid, !!mig);
+	/* Both track dirty pages for migration, in CPU pages. */
+	mig = (void *)find_cap(_metadata, &buf, argsz,
+			       VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION);
+	ASSERT_NE(NULL, mig);
+	ASSERT_EQ(PAGE, mig->pgsize_bitmap);
+	TH_LOG("largest unmap bitmap %llu bytes",
+	       (unsigned long long)mig->max_dirty_bitmap_size);
+	ASSERT_LE(1 << 20, mig->max_dirty_bitmap_size);
 
 	/*
 	 * Room for the fixed part but not the capabilities: success, the
@@ -952,51 +956,162 @@ TEST_F(compat, accounting)
 	ASSERT_EQ(self->vmlck, vm_lck_kb());
 }
 
-/*
- * Dirty tracking: type1 has it, ioasid refuses it, with ENOTTY for the
- * ioctl and EINVAL for the flag, changing nothing.
- */
-TEST_F(compat, dirty_tracking)
+/* VFIO_IOMMU_DIRTY_PAGES with one flag and no data. */
+static int dirty_pages(int c, uint32_t flags)
 {
-	struct vfio_iommu_type1_dirty_bitmap dirty = { .argsz = sizeof(dirty) };
+	struct vfio_iommu_type1_dirty_bitmap dirty = {
+		.argsz = sizeof(dirty),
+		.flags = flags,
+	};
+
+	return ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &dirty);
+}
+
+/* A GET_BITMAP call; the bitmap is @nbits at @pgsize from @iova. */
+struct dirty_get {
+	struct vfio_iommu_type1_dirty_bitmap hdr;
+	struct vfio_iommu_type1_dirty_bitmap_get range;
+};
+
+static int get_bitmap(int c, uint64_t iova, uint64_t size, uint64_t pgsize,
+		      uint64_t *bits, uint64_t bytes)
+{
+	struct dirty_get get = {
+		.hdr = {
+			.argsz = sizeof(get),
+			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+		},
+		.range = {
+			.iova = iova,
+			.size = size,
+			.bitmap = {
+				.pgsize = pgsize,
+				.size = bytes,
+				.data = (void *)bits,
+			},
+		},
+	};
+
+	memset(bits, 0, bytes);
+	return ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &get);
+}
+
+/* An unmap with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP; -1 or the size. */
+static int64_t unmap_bitmap(int c, uint64_t iova, uint64_t size,
+			    uint32_t flags, uint64_t pgsize, uint64_t *bits)
+{
 	struct {
 		struct vfio_iommu_type1_dma_unmap unmap;
 		struct vfio_bitmap bitmap;
 	} get = {
 		.unmap = {
 			.argsz = sizeof(get),
-			.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
-			.iova = IOVA_SRC,
-			.size = PAGE,
+			.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | flags,
+			.iova = iova,
+			.size = size,
+		},
+		.bitmap = {
+			.pgsize = pgsize,
+			.size = sizeof(*bits),
+			.data = (void *)bits,
 		},
 	};
-	uint64_t bits = 0;
+
+	*bits = 0;
+	if (ioctl(c, VFIO_IOMMU_UNMAP_DMA, &get))
+		return -1;
+	return get.unmap.size;
+}
+
+/*
+ * Dirty tracking as QEMU's migration drives it, the same calls and the
+ * same answers from both: type1's answers are the reference.  QEMU's
+ * emulated VT-d cannot track dirty IOPTEs, so both report every mapped
+ * page dirty at every read, whatever the device did, read-only mappings
+ * included.
+ */
+TEST_F(compat, dirty_tracking)
+{
+	/* src at bit 0, the four pages from dst at 256, ro at 512. */
+	uint64_t bits[12], want[12] = { 1, [4] = 0xf, [8] = 1 };
+	struct dirty_get bad = {
+		.hdr = { .argsz = sizeof(bad) },
+	};
 	int c = self->container;
 
 	ready(_metadata, self, VFIO_TYPE1v2_IOMMU);
-	get.bitmap.pgsize = PAGE;
-	get.bitmap.size = sizeof(bits);
-	get.bitmap.data = (void *)&bits;
 	ASSERT_EQ(0, dma_map(c, self->src, IOVA_SRC, PAGE, RW));
+	ASSERT_EQ(0, dma_map(c, self->dst, IOVA_DST, 4 * PAGE, RW));
+	ASSERT_EQ(0, dma_map(c, self->buf + 5 * PAGE, IOVA_DST2, PAGE, RD));
 
-	dirty.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
-	if (variant->ioasid) {
-		ASSERT_ERRNO(ENOTTY, ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &dirty));
-		dirty.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
-		ASSERT_ERRNO(ENOTTY, ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &dirty));
-		ASSERT_ERRNO(EINVAL, ioctl(c, VFIO_IOMMU_UNMAP_DMA, &get));
-		ASSERT_EQ(0, bits);
-		/* The mapping is as it was. */
-		ASSERT_EQ(PAGE, unmapped(c, IOVA_SRC, PAGE));
-		return;
-	}
-	/* type1: the unmap reports every page a device could write dirty. */
-	ASSERT_EQ(0, ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &dirty));
-	ASSERT_EQ(0, ioctl(c, VFIO_IOMMU_UNMAP_DMA, &get));
-	ASSERT_EQ(PAGE, get.unmap.size);
-	ASSERT_EQ(1, bits);
-	dirty.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
-	ASSERT_EQ(0, ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &dirty));
+	/* Not started: nothing to read, nothing to unmap with. */
+	ASSERT_ERRNO(EINVAL, get_bitmap(c, IOVA_SRC, 0x300000, PAGE, bits,
+					sizeof(bits)));
+	ASSERT_ERRNO(EINVAL, unmap_bitmap(c, IOVA_SRC, PAGE, 0, PAGE, bits));
+	ASSERT_EQ(0, dirty_pages(c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+
+	ASSERT_EQ(0, dirty_pages(c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_EQ(0, dirty_pages(c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	copy_via(_metadata, &self->dev, IOVA_SRC, IOVA_DST);
+	ASSERT_TRUE(all_bytes(self->dst, self->pattern));
+	ASSERT_EQ(0, get_bitmap(c, IOVA_SRC, 0x300000, PAGE, bits,
+				sizeof(bits)));
+	ASSERT_EQ(0, memcmp(want, bits, sizeof(bits)));
+	/* Read again, without DMA since: all of it again. */
+	ASSERT_EQ(0, get_bitmap(c, IOVA_SRC, 0x300000, PAGE, bits,
+				sizeof(bits)));
+	ASSERT_EQ(0, memcmp(want, bits, sizeof(bits)));
+	/* One mapping alone, its bit first. */
+	ASSERT_EQ(0, get_bitmap(c, IOVA_DST, 4 * PAGE, PAGE, bits, 8));
+	ASSERT_EQ(0xf, bits[0]);
+
+	/* Refusals, all EINVAL as type1's. */
+	ASSERT_ERRNO(EINVAL, get_bitmap(c, IOVA_DST, PAGE, PAGE, bits, 8));
+	ASSERT_ERRNO(EINVAL, get_bitmap(c, IOVA_DST + PAGE, 3 * PAGE, PAGE,
+					bits, 8));
+	ASSERT_ERRNO(EINVAL, get_bitmap(c, IOVA_DST, 4 * PAGE, 2 * PAGE, bits,
+					8));
+	ASSERT_ERRNO(EINVAL, get_bitmap(c, IOVA_SRC, 0x300000, PAGE, bits, 8));
+	ASSERT_ERRNO(EINVAL, get_bitmap(c, IOVA_DST, 0, PAGE, bits, 8));
+	ASSERT_ERRNO(EINVAL, get_bitmap(c, IOVA_DST + 1, 4 * PAGE, PAGE, bits,
+					8));
+	ASSERT_ERRNO(EINVAL, get_bitmap(c, -PAGE, 2 * PAGE, PAGE, bits, 8));
+	bad.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+			VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+	ASSERT_ERRNO(EINVAL, ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &bad));
+	bad.hdr.flags = 1 << 3;
+	ASSERT_ERRNO(EINVAL, ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &bad));
+	bad.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	bad.hdr.argsz = sizeof(bad.hdr) + 8;
+	ASSERT_ERRNO(EINVAL, ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &bad));
+	bad.hdr.argsz = 4;
+	ASSERT_ERRNO(EINVAL, ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &bad));
+
+	/* The unmap reports its pages; refused ones unmap nothing. */
+	ASSERT_ERRNO(EINVAL, unmap_bitmap(c, IOVA_DST, 4 * PAGE, 0, 2 * PAGE,
+					  bits));
+	ASSERT_ERRNO(EINVAL, unmap_bitmap(c, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL,
+					  PAGE, bits));
+	ASSERT_ERRNO(EINVAL, unmap_bitmap(c, IOVA_DST, 4 * PAGE,
+					  VFIO_DMA_UNMAP_FLAG_VADDR, PAGE,
+					  bits));
+	ASSERT_EQ(4 * PAGE, unmap_bitmap(c, IOVA_DST, 4 * PAGE, 0, PAGE, bits));
+	ASSERT_EQ(0xf, bits[0]);
+	ASSERT_EQ(0, unmap_bitmap(c, IOVA_DST, 4 * PAGE, 0, PAGE, bits));
+	ASSERT_EQ(0, bits[0]);
+
+	ASSERT_EQ(0, dirty_pages(c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	ASSERT_ERRNO(EINVAL, get_bitmap(c, IOVA_SRC, PAGE, PAGE, bits, 8));
+	ASSERT_ERRNO(EINVAL, unmap_bitmap(c, IOVA_SRC, PAGE, 0, PAGE, bits));
+	ASSERT_EQ(PAGE, unmapped(c, IOVA_SRC, PAGE));
+}
+
+/* Only a v2 container tracks: v1 answers EACCES, as type1's. */
+TEST_F(compat, dirty_tracking_v1)
+{
+	ready(_metadata, self, VFIO_TYPE1_IOMMU);
+	ASSERT_ERRNO(EACCES, dirty_pages(self->container,
+					 VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
 }
 
 /*

@@ -388,4 +388,90 @@ TEST_F(fail_nth_map, map_many_batches)
 	munmap(buf, len);
 }
 
+/* Unmap the buffer's mapping at 0x100000, its dirty bits into @bm. */
+static int unmap_buf_dirty(int fd, unsigned int ioasid, uint64_t *bm,
+			   uint64_t *length)
+{
+	*length = BUF_SIZE;
+	return unmap_dirty(fd, ioasid, 0x100000, length, 4096, bm);
+}
+
+/* What two devices wrote: one page each, through their own domains. */
+static void dirty_two(struct __test_metadata *_metadata, int fd,
+		      struct mock_dev *a, struct mock_dev *b)
+{
+	ASSERT_EQ(1, dev_write(fd, a, 0x100000, 1));
+	ASSERT_EQ(1, dev_write(fd, b, 0x101000, 1));
+}
+
+/*
+ * Dirty tracking over two domains: a failed start leaves neither
+ * tracking; a failed read or unmap with bitmap loses no dirty bit and
+ * unmaps nothing.
+ */
+TEST_F(fail_nth_map, dirty_tracking)
+{
+	struct mock_cfg other = default_cfg;
+	struct mock_dev a, b;
+	uint64_t bm[1], length;
+	unsigned int n;
+	int rc;
+
+	other.iommu = 1;
+	ASSERT_EQ(0, mock_add(self->fd, &default_cfg, &a));
+	ASSERT_EQ(0, mock_add(self->fd, &other, &b));
+	ASSERT_EQ(0, attach(self->fd, &a, self->ioasid));
+	ASSERT_EQ(0, attach(self->fd, &b, self->ioasid));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioasid, self->buf, 0x100000));
+
+	fail_nth_sweep(n, rc, set_tracking(self->fd, self->ioasid, true)) {
+		if (rc == 0) {
+			ASSERT_EQ(0, set_tracking(self->fd, self->ioasid, false));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		ASSERT_EQ(0, dev_write(self->fd, &a, 0x100000, 1));
+		ASSERT_EQ(0, dev_write(self->fd, &b, 0x100000, 1));
+	}
+	ASSERT_EQ(0, rc);
+	/* Reached: the copy-in, each domain's switch. */
+	ASSERT_LE(3, n);
+
+	dirty_two(_metadata, self->fd, &a, &b);
+	fail_nth_sweep(n, rc, read_bitmap(self->fd, self->ioasid, 0x100000,
+					  BUF_SIZE, 4096, bm,
+					  IOASID_DIRTY_BITMAP_NO_CLEAR)) {
+		if (rc)
+			ASSERT_TRUE(injected_errno(errno));
+		bm[0] = 0;
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(3, bm[0]);
+	ASSERT_LE(2, n);
+
+	fail_nth_sweep(n, rc, unmap_buf_dirty(self->fd, self->ioasid, bm,
+					      &length)) {
+		if (rc == 0) {
+			ASSERT_EQ(0, map_fixed(self->fd, self->ioasid,
+					       self->buf, 0x100000));
+			dirty_two(_metadata, self->fd, &a, &b);
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		ASSERT_ERRNO(EEXIST, map_fixed(self->fd, self->ioasid,
+					       self->buf, 0x100000));
+		bm[0] = 0;
+		ASSERT_EQ(0, read_bitmap(self->fd, self->ioasid, 0x100000,
+					 BUF_SIZE, 4096, bm,
+					 IOASID_DIRTY_BITMAP_NO_CLEAR));
+		ASSERT_EQ(3, bm[0]);
+		bm[0] = 0;
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(BUF_SIZE, length);
+	ASSERT_EQ(3, bm[0]);
+	ASSERT_EQ(0, domain_info(self->fd, &a).mock_domain.out_ptes);
+	ASSERT_EQ(0, domain_info(self->fd, &b).mock_domain.out_ptes);
+}
+
 TEST_HARNESS_MAIN

@@ -849,7 +849,7 @@ TEST_F(mapping, unmap_errors)
 	cmd.length = ps;
 	ASSERT_ERRNO(EINVAL, ioctl(self->fd, IOASID_UNMAP, &cmd));
 	cmd = good;
-	cmd.flags = IOASID_UNMAP_ALL << 1;
+	cmd.flags = IOASID_UNMAP_DIRTY_BITMAP << 1;
 	ASSERT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOASID_UNMAP, &cmd));
 	cmd = good;
 	cmd.__reserved = 1;

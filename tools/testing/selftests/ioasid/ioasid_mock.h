@@ -164,4 +164,60 @@ static inline int unmap_all(int fd, unsigned int ioasid)
 	return ioctl(fd, IOASID_UNMAP, &cmd);
 }
 
+static inline int set_tracking(int fd, unsigned int ioasid, bool on)
+{
+	IOASID_CMD(ioasid_dirty_tracking, cmd);
+
+	cmd.flags = on ? IOASID_DIRTY_TRACKING_ENABLE : 0;
+	cmd.ioasid = ioasid;
+	return ioctl(fd, IOASID_DIRTY_TRACKING, &cmd);
+}
+
+static inline int read_bitmap(int fd, unsigned int ioasid, uint64_t iova,
+			      uint64_t length, uint64_t page_size,
+			      uint64_t *bitmap, uint32_t flags)
+{
+	IOASID_CMD(ioasid_dirty_bitmap, cmd);
+
+	cmd.flags = flags;
+	cmd.ioasid = ioasid;
+	cmd.iova = iova;
+	cmd.length = length;
+	cmd.page_size = page_size;
+	cmd.data = (uintptr_t)bitmap;
+	return ioctl(fd, IOASID_DIRTY_BITMAP, &cmd);
+}
+
+/* IOPTEs a device writing all over [@iova, @iova + @length) dirtied. */
+static inline long long dev_write(int fd, const struct mock_dev *md,
+				  uint64_t iova, uint64_t length)
+{
+	struct ioasid_test cmd = {};
+
+	cmd.mock_write.dev_id = md->dev_id;
+	cmd.mock_write.iova = iova;
+	cmd.mock_write.length = length;
+	if (test_op(fd, &cmd, IOASID_TEST_OP_MOCK_WRITE))
+		return -1;
+	return cmd.mock_write.out_ptes;
+}
+
+static inline int unmap_dirty(int fd, unsigned int ioasid, uint64_t iova,
+			      uint64_t *length, uint64_t page_size,
+			      uint64_t *bitmap)
+{
+	IOASID_CMD(ioasid_unmap, cmd);
+	int rc;
+
+	cmd.flags = IOASID_UNMAP_DIRTY_BITMAP;
+	cmd.ioasid = ioasid;
+	cmd.iova = iova;
+	cmd.length = *length;
+	cmd.page_size = page_size;
+	cmd.data = (uintptr_t)bitmap;
+	rc = ioctl(fd, IOASID_UNMAP, &cmd);
+	*length = cmd.length;
+	return rc;
+}
+
 #endif /* __SELFTEST_IOASID_MOCK_H */

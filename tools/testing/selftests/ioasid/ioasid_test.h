@@ -27,7 +27,8 @@
 #define IOASID_KNOWN_CAPS						\
 	(IOASID_CAP_COHERENCY | IOASID_CAP_VFIO_CONTAINER |		\
 	 IOASID_CAP_DEVICE_INFO | IOASID_CAP_MAP_FILE | IOASID_CAP_VEC |	\
-	 IOASID_CAP_MAP_DEVICE_MEMORY | IOASID_CAP_CHANGE_OWNER)
+	 IOASID_CAP_MAP_DEVICE_MEMORY | IOASID_CAP_CHANGE_OWNER |	\
+	 IOASID_CAP_DIRTY_TRACKING)
 
 /* Declare a command struct with its size filled in, everything else 0. */
 #define IOASID_CMD(type, name) struct type name = { .size = sizeof(name) }

@@ -167,6 +167,57 @@ TEST_F(edu, blocked_after_detach)
 	ASSERT_TRUE(all_bytes(self->dst, 0x5a));
 }
 
+/*
+ * Native dirty tracking behind the IOMMU the VM emulates.  Where it can
+ * track, the device's write shows in the bitmap and its reads do not;
+ * where it cannot, tracking is refused with the device attached, and
+ * the attach is refused while tracking is on.  DMA works either way.
+ */
+TEST_F(edu, dirty_tracking)
+{
+	IOASID_CMD(ioasid_dirty_tracking, track);
+	IOASID_CMD(ioasid_dirty_bitmap, read);
+	uint64_t bits[8] = {};
+	bool tracks = true;
+
+	track.ioasid = self->ioasid;
+	track.flags = IOASID_DIRTY_TRACKING_ENABLE;
+	/* Without a device, the IOASID may track. */
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_DIRTY_TRACKING, &track));
+	ASSERT_EQ(0, map(self->fd, self->ioasid, self->dst, IOVA_DST, RW));
+	if (edu_attach(&self->dev, self->ioasid)) {
+		ASSERT_EQ(EOPNOTSUPP, errno);
+		TH_LOG("this IOMMU cannot track dirty IOPTEs");
+		tracks = false;
+		track.flags = 0;
+		ASSERT_EQ(0, ioctl(self->fd, IOASID_DIRTY_TRACKING, &track));
+		ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
+		track.flags = IOASID_DIRTY_TRACKING_ENABLE;
+		ASSERT_ERRNO(EOPNOTSUPP,
+			     ioctl(self->fd, IOASID_DIRTY_TRACKING, &track));
+	} else {
+		TH_LOG("this IOMMU tracks dirty IOPTEs");
+	}
+	ASSERT_TRUE(load_device(&self->dev));
+	ASSERT_TRUE(dev_to_ram(&self->dev, IOVA_DST));
+	ASSERT_TRUE(all_bytes(self->dst, 0x5a));
+
+	read.ioasid = self->ioasid;
+	read.iova = IOVA_SRC;
+	read.length = IOVA_DST + PAGE - IOVA_SRC;
+	read.page_size = PAGE;
+	read.data = (uintptr_t)bits;
+	if (!tracks) {
+		ASSERT_ERRNO(ENODATA, ioctl(self->fd, IOASID_DIRTY_BITMAP,
+					    &read));
+		return;
+	}
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_DIRTY_BITMAP, &read));
+	/* The page it wrote, at bit 256; not the one it read, at bit 0. */
+	ASSERT_EQ(1, bits[4]);
+	ASSERT_EQ(0, bits[0]);
+}
+
 TEST_F(edu, read_only_mapping)
 {
 	ASSERT_EQ(0, edu_attach(&self->dev, self->ioasid));
