@@ -49,6 +49,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,7 @@ struct mapping {
 
 struct space {
 	uint32_t flags;		/* IOASID_ALLOC_* */
+	bool dirty;		/* IOASID_DIRTY_TRACKING is on */
 	int n;
 	struct mapping m[MAX_MAPS];	/* by IOVA */
 };
@@ -285,7 +287,7 @@ static const char *errname(int err)
 		{ EADDRNOTAVAIL, "EADDRNOTAVAIL" }, { EOVERFLOW, "EOVERFLOW" },
 		{ EBADFD, "EBADFD" }, { EMEDIUMTYPE, "EMEDIUMTYPE" },
 		{ EALREADY, "EALREADY" }, { EIO, "EIO" }, { EACCES, "EACCES" },
-		{ ENXIO, "ENXIO" },
+		{ ENXIO, "ENXIO" }, { ENODATA, "ENODATA" },
 	};
 	size_t i;
 
@@ -1735,6 +1737,8 @@ static void pick_unmap_range(const struct space *sp, uint64_t *iova,
 }
 
 /* Unmap; @all_of: UNMAP_ALL of that IOASID, well formed. */
+#define UNMAP_V1_SIZE	offsetof(struct ioasid_unmap, page_size)
+
 static void op_unmap(uint32_t all_of)
 {
 	int c = R->cur, shape = SH_OK, rc, err, lo = -1, hi = -1, e;
@@ -1761,7 +1765,8 @@ static void op_unmap(uint32_t all_of)
 		shape = pick_shape();
 		v = pick(100);
 		if (v < 3) {
-			cmd->flags |= 2U << pick(31);
+			/* Past IOASID_UNMAP_DIRTY_BITMAP, op_dirty's. */
+			cmd->flags |= 4U << pick(30);
 		} else if (v < 5) {
 			cmd->__reserved = 1;
 		} else if (v < 7 && all) {
@@ -1801,13 +1806,20 @@ static void op_unmap(uint32_t all_of)
 	}
 	snprintf(d, sizeof(d), "UNMAP IOASID %u flags %#x reserved %#x iova %#lx len %#lx",
 		 id, cmd->flags, cmd->__reserved, iova, len);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
+	/*
+	 * Shaped as the first version of the struct, which ends at @length:
+	 * what follows is the dirty bitmap's, zero without its flag, and a
+	 * non-zero byte there is EINVAL rather than E2BIG.
+	 */
+	arg = shaped(&u, UNMAP_V1_SIZE, shape, &w, d, sizeof(d), &size);
+	if (shape == SH_JUNK)
+		may_fail(&w, EINVAL);
 	rc = xioctl(C(c)->fd, IOASID_UNMAP, arg);
 	err = errno;
 	touch_space(id);
 	if (!answer(d, rc, err, &w) || rc)
 		return;
-	check_tail("UNMAP", &u, sizeof(*cmd), size, shape);
+	check_tail("UNMAP", &u, UNMAP_V1_SIZE, size, shape);
 	if (cmd->length != bytes) {
 		mismatch("UNMAP removed %#llx bytes, the model %#lx", cmd->length, bytes);
 		return;
@@ -2195,6 +2207,128 @@ static void op_info(void)
 }
 
 /*
+ * Whether the VM's IOMMU tracks dirty IOPTEs: -1 until an answer tells.
+ * QEMU's emulated IOMMUs do not, so that tracking can only be on in an
+ * IOASID without domains, and any attach to it is refused.
+ */
+static int iommu_tracks = -1;
+
+/*
+ * Learn from the answer to a call that put a domain under tracking: an
+ * enable with devices attached, or an attach while tracking is on.
+ */
+static void learn_tracking(int rc, int err)
+{
+	if (!rc)
+		iommu_tracks = 1;
+	else if (err == EOPNOTSUPP)
+		iommu_tracks = 0;
+}
+
+/*
+ * IOASID_DIRTY_TRACKING on or off, or IOASID_DIRTY_BITMAP, against the
+ * model's tracking state and the IOMMU's answer so far.
+ */
+static void op_dirty(void)
+{
+	int c = R->cur, shape = pick_shape(), rc, err;
+	uint64_t bits[4] = {}, page = 4096;
+	struct ioasid_dirty_tracking *t;
+	struct ioasid_dirty_bitmap *b;
+	unsigned int v = pick(100), lo, hi;
+	union ubuf u = {};
+	struct space *sp;
+	bool on, domains = false;
+	struct want w;
+	uint32_t size;
+	char d[200];
+	void *arg;
+
+	want_init(&w);
+	if (v < 50) {
+		t = (void *)u.b;
+		t->ioasid = pick_id(c);
+		on = odds(60);
+		t->flags = on ? IOASID_DIRTY_TRACKING_ENABLE : 0;
+		sp = space_at(c, t->ioasid);
+		if (odds(5)) {
+			t->flags |= 2U << pick(31);
+			must_fail(&w, EOPNOTSUPP);
+		} else if (odds(5)) {
+			t->__reserved = 1U << pick(32);
+			must_fail(&w, EINVAL);
+		} else if (!sp) {
+			must_fail(&w, ENOENT);
+		} else if (on && !sp->dirty) {
+			domains_of(c, t->ioasid, &lo, &hi);
+			domains = hi > 0;
+			if (lo && !iommu_tracks)
+				must_fail(&w, EOPNOTSUPP);
+			else if (hi && iommu_tracks < 0)
+				may_fail(&w, EOPNOTSUPP);
+		}
+		snprintf(d, sizeof(d), "DIRTY_TRACKING flags %#x IOASID %u",
+			 t->flags, t->ioasid);
+		arg = shaped(&u, sizeof(*t), shape, &w, d, sizeof(d), &size);
+		rc = xioctl(C(c)->fd, IOASID_DIRTY_TRACKING, arg);
+		err = errno;
+		if (!answer(d, rc, err, &w))
+			return;
+		if (domains)
+			learn_tracking(rc, err);
+		if (!rc)
+			sp->dirty = on;
+		return;
+	}
+	b = (void *)u.b;
+	b->ioasid = pick_id(c);
+	b->iova = pick(64) * page;
+	b->length = (1 + pick(256)) * page;
+	b->page_size = page;
+	b->data = (uintptr_t)bits;
+	b->flags = odds(30) ? IOASID_DIRTY_BITMAP_NO_CLEAR : 0;
+	sp = space_at(c, b->ioasid);
+	v = pick(100);
+	if (v < 5) {
+		b->flags |= 2U << pick(31);
+		must_fail(&w, EOPNOTSUPP);
+	} else if (v < 10) {
+		b->page_size = odds(50) ? 0 : page << 1 | page;
+		must_fail(&w, EINVAL);
+	} else if (v < 15) {
+		b->iova |= 1ULL << pick(12);
+		must_fail(&w, EINVAL);
+	} else if (v < 18) {
+		b->data |= 4;
+		must_fail(&w, EINVAL);
+	} else if (v < 21) {
+		b->iova = -page;
+		b->length = 2 * page;
+		must_fail(&w, EOVERFLOW);
+	} else if (v < 24) {
+		b->length = (1ULL << 31) * page + page;
+		b->iova = 0;
+		must_fail(&w, E2BIG);
+	} else if (!sp) {
+		must_fail(&w, ENOENT);
+	} else if (!sp->dirty) {
+		must_fail(&w, ENODATA);
+	}
+	snprintf(d, sizeof(d), "DIRTY_BITMAP flags %#x IOASID %u %#llx+%#llx",
+		 b->flags, b->ioasid, (unsigned long long)b->iova,
+		 (unsigned long long)b->length);
+	arg = shaped(&u, sizeof(*b), shape, &w, d, sizeof(d), &size);
+	rc = xioctl(C(c)->fd, IOASID_DIRTY_BITMAP, arg);
+	err = errno;
+	if (!answer(d, rc, err, &w) || rc)
+		return;
+	/* Tracking is on only where no domain is, unless the IOMMU tracks. */
+	if (iommu_tracks != 1 && (bits[0] | bits[1] | bits[2] | bits[3]))
+		mismatch("DIRTY_BITMAP: bits %#llx set where nothing tracks",
+			 (unsigned long long)(bits[0] | bits[1] | bits[2] | bits[3]));
+}
+
+/*
  * IOASID_CHANGE_OWNER by the process that pinned everything (no forked
  * child maps): it owns every range already, so a success moves nothing
  * and every charge stays as the model has it.
@@ -2522,6 +2656,11 @@ static void want_attach(int di, uint32_t id, bool replace, bool conflict_maybe,
 		return;
 	if ((sp->flags & IOASID_ALLOC_REQUIRE_COHERENCY) && !snoop)
 		must_fail(w, EMEDIUMTYPE);
+	/* Tracking on an IOMMU that cannot: there is no domain to join. */
+	if (sp->dirty && !iommu_tracks)
+		must_fail(w, EOPNOTSUPP);
+	else if (sp->dirty && iommu_tracks < 0)
+		may_fail(w, EOPNOTSUPP);
 	if (conflict_maybe)
 		may_fail(w, EADDRINUSE);
 	else if (conflicts(sp))
@@ -2580,6 +2719,8 @@ static void op_attach(int di, bool replace)
 	err = errno;
 	if (answer(desc, rc, err, &w) && !rc)
 		d->space = id;
+	if (want_has(&w, EOPNOTSUPP))
+		learn_tracking(rc, err);
 	touch_space(old);
 	touch_space(id);
 }
@@ -3774,9 +3915,11 @@ static void one_op(void)
 		op_info();
 	else if (info_caps & IOASID_CAP_CHANGE_OWNER && v < 880)
 		op_change_owner();
-	else if (v < 885)
+	else if (info_caps & IOASID_CAP_DIRTY_TRACKING && v < 890)
+		op_dirty();
+	else if (v < 895)
 		op_bad_ioctl();
-	else if (ndevs && v < 900)
+	else if (ndevs && v < 910)
 		op_devinfo();
 	else
 		op_map();
