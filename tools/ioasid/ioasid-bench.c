@@ -97,6 +97,7 @@ struct variant {
 	bool noncoherent;	/* mock devices that let no-snoop DMA through */
 	bool by_file;		/* IOASID_MAP_FILE of the case's memfd */
 	bool bar;		/* map the large BAR, through a VFIO container */
+	bool container;		/* the edu's group in a /dev/ioasid container */
 };
 
 static const struct variant peers[] = {
@@ -152,6 +153,20 @@ static const struct variant hugetlb_rows[] = {
 	{ .row = "map_view_hugetlb_1G", .impl = IMPL_IOMMUFD },
 	{ .row = "map_view_hugetlb_1G", .impl = IMPL_TYPE1 },
 	{ .row = "map_view_hugetlb_1G", .impl = IMPL_FLOOR },
+};
+
+/*
+ * The dirty bitmap of 1 GiB read by a migrating VMM: natively from a mock
+ * domain whose every IOPTE is dirty, and through the VFIO container of
+ * each, where QEMU's VT-d cannot track and every mapped page is dirty.
+ */
+static const struct variant dirty_mock_rows[] = {
+	{ .impl = IMPL_IOASID, .mock_iommus = 1 },
+};
+
+static const struct variant dirty_compat_rows[] = {
+	{ .impl = IMPL_IOASID, .container = true },
+	{ .impl = IMPL_TYPE1 },
 };
 
 #define MAX_VARIANTS	5
@@ -247,7 +262,7 @@ static int dev_attach(struct session *s)
 	struct vfio_device_attach_ioasid at = { .argsz = sizeof(at) };
 	int container = s->fd;
 
-	switch (s->impl) {
+	switch (s->container ? IMPL_TYPE1 : s->impl) {
 	case IMPL_IOASID:
 		at.ioasid = s->ioas;
 		return call(s->dev, VFIO_DEVICE_ATTACH_IOASID, &at,
@@ -273,7 +288,7 @@ static int dev_detach(struct session *s)
 	struct vfio_device_detach_iommufd_pt pt = { .argsz = sizeof(pt) };
 	struct vfio_device_detach_ioasid de = { .argsz = sizeof(de) };
 
-	switch (s->impl) {
+	switch (s->container ? IMPL_TYPE1 : s->impl) {
 	case IMPL_IOASID:
 		return call(s->dev, VFIO_DEVICE_DETACH_IOASID, &de,
 			    "VFIO_DEVICE_DETACH_IOASID");
@@ -390,6 +405,7 @@ static int session_open(struct session *s, const struct variant *v,
 	int rc = 0;
 
 	*s = (struct session){ .impl = v->impl, .by_file = v->by_file,
+			       .container = v->container,
 			       .fd = -1, .dev = -1, .bar_dev = -1 };
 	if (v->bar) {
 		if (!bar_open(s))
@@ -407,7 +423,7 @@ static int session_open(struct session *s, const struct variant *v,
 				goto fail;
 		return 0;
 	}
-	switch (v->impl) {
+	switch (v->container ? IMPL_TYPE1 : v->impl) {
 	case IMPL_IOASID:
 		rc = ioasid_open(s);
 		break;
@@ -417,7 +433,8 @@ static int session_open(struct session *s, const struct variant *v,
 	case IMPL_TYPE1:
 		s->dev = open_file(group_path);
 		if (s->dev >= 0)
-			s->fd = open_file("/dev/vfio/vfio");
+			s->fd = open_file(v->container ? "/dev/ioasid" :
+					  "/dev/vfio/vfio");
 		rc = s->fd < 0;
 		break;
 	case IMPL_FLOOR:
@@ -661,6 +678,84 @@ static int iter_bar(struct session *s, const struct work *w, double *us)
 		return -1;
 	*us = now_us() - t;
 	return 0;
+}
+
+static int dirty_tracking(struct session *s, bool on)
+{
+	struct vfio_iommu_type1_dirty_bitmap vd = { .argsz = sizeof(vd) };
+	struct ioasid_dirty_tracking t = { .size = sizeof(t) };
+
+	if (s->container || s->impl == IMPL_TYPE1) {
+		vd.flags = on ? VFIO_IOMMU_DIRTY_PAGES_FLAG_START :
+				VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+		return call(s->fd, VFIO_IOMMU_DIRTY_PAGES, &vd,
+			    "VFIO_IOMMU_DIRTY_PAGES");
+	}
+	t.flags = on ? IOASID_DIRTY_TRACKING_ENABLE : 0;
+	t.ioasid = s->ioas;
+	return call(s->fd, IOASID_DIRTY_TRACKING, &t, "IOASID_DIRTY_TRACKING");
+}
+
+/* Read, and clear, the dirty bits of @len at 4 KiB a bit. */
+static int dirty_read(struct session *s, size_t len, uint64_t *bits)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap hdr;
+		struct vfio_iommu_type1_dirty_bitmap_get get;
+	} vd = {
+		.hdr = { .argsz = sizeof(vd),
+			 .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP },
+		.get = { .iova = IOVA_BASE, .size = len,
+			 .bitmap = { .pgsize = SZ_4K, .size = len / SZ_4K / 8,
+				     .data = (void *)bits } },
+	};
+	struct ioasid_dirty_bitmap b = {
+		.size = sizeof(b), .ioasid = s->ioas, .iova = IOVA_BASE,
+		.length = len, .page_size = SZ_4K, .data = (uintptr_t)bits,
+	};
+
+	if (s->container || s->impl == IMPL_TYPE1)
+		return call(s->fd, VFIO_IOMMU_DIRTY_PAGES, &vd,
+			    "VFIO_IOMMU_DIRTY_PAGES");
+	return call(s->fd, IOASID_DIRTY_BITMAP, &b, "IOASID_DIRTY_BITMAP");
+}
+
+/* What a device writing all the mock domain's memory leaves dirty. */
+static int mock_write_all(struct session *s, size_t len)
+{
+	struct ioasid_test wr = { .size = sizeof(wr) };
+
+	wr.op = IOASID_TEST_OP_MOCK_WRITE;
+	wr.mock_write.dev_id = s->mock_dev;
+	wr.mock_write.iova = IOVA_BASE;
+	wr.mock_write.length = len;
+	return call(s->fd, IOASID_TEST, &wr, "IOASID_TEST_OP_MOCK_WRITE");
+}
+
+/*
+ * One read of the dirty bitmap of the whole buffer, all of it dirty: the
+ * map, the start of tracking and the device's writes are not timed.
+ */
+static int iter_dirty(struct session *s, const struct work *w, double *us)
+{
+	static uint64_t bits[SZ_1G / SZ_4K / 64];
+	double t;
+
+	if (w->len > SZ_1G || dma_map(s, w, w->va, w->len, IOVA_BASE) ||
+	    dirty_tracking(s, true) ||
+	    (s->mock_dev && mock_write_all(s, w->len)))
+		return -1;
+	memset(bits, 0, w->len / SZ_4K / 8);
+	t = now_us();
+	if (dirty_read(s, w->len, bits))
+		return -1;
+	*us = now_us() - t;
+	if (bits[0] != UINT64_MAX || bits[w->len / SZ_4K / 64 - 1] != UINT64_MAX) {
+		failed_call = "the bitmap (pages missing)";
+		errno = EIO;
+		return -1;
+	}
+	return dirty_tracking(s, false) || dma_unmap(s, IOVA_BASE, w->len);
 }
 
 static int iter_attach_detach(struct session *s, const struct work *w,
@@ -959,6 +1054,15 @@ static const struct bench_case cases[] = {
 	  .nr_variants = ARRAY_SIZE(mock_domains), .rounds = 41 },
 	{ .name = "map_unmap_bar_256M", .iter = iter_bar, .variants = bar_rows,
 	  .nr_variants = ARRAY_SIZE(bar_rows), .rounds = 11 },
+	{ .name = "dirty_read_mock_4k_1G", .backing = BACK_4K, .len = SZ_1G,
+	  .iter = iter_dirty, .variants = dirty_mock_rows,
+	  .nr_variants = ARRAY_SIZE(dirty_mock_rows), .rounds = 11 },
+	{ .name = "dirty_read_mock_thp_1G", .backing = BACK_THP, .len = SZ_1G,
+	  .iter = iter_dirty, .variants = dirty_mock_rows,
+	  .nr_variants = ARRAY_SIZE(dirty_mock_rows), .rounds = 11 },
+	{ .name = "dirty_read_container_1G", .backing = BACK_4K, .len = SZ_1G,
+	  .iter = iter_dirty, .variants = dirty_compat_rows,
+	  .nr_variants = ARRAY_SIZE(dirty_compat_rows), .rounds = 11 },
 };
 
 /* The edu's group, for type1: the cdev and the group name one device. */
