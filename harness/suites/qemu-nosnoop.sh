@@ -7,11 +7,11 @@ SNOOP=off
 VFIO_EDU=1
 QEMU_L2=1
 L2_NONCOHERENT=1
-# ioasid:kvm:ok is left out: its guest stopped after "L2: waiting" in 2 of
-# 4 make check runs (QEMU then needs SIGKILL), and in 2 of 60 runs since
-# the guest, once sent its byte, ran code its mode never runs (see
-# harness/l2/ioasid-qemu-l2.sh); not understood yet.  The outside run
-# does the same round trip and count check first.
-L2_VARIANTS="type1:kvm:ok type1:kvm:outside ioasid:kvm:outside"
+# A KVM guest's control flow is lost about once in thirty runs, with
+# either container: after its DMA passed, L1 KVM reported an emulation
+# failure at an EIP inside the payload's strings (0x65207265, "er e"),
+# seen with type1 behind AMD-Vi and virtio-iommu as with /dev/ioasid
+# here.  harness/l2/ioasid-qemu-l2.sh tries a killed run once more.
+L2_VARIANTS="type1:kvm:ok ioasid:kvm:ok type1:kvm:outside ioasid:kvm:outside"
 RUN="ioasid-qemu-l2.sh"
 TIMEOUT=300
