@@ -20,7 +20,7 @@ KERNEL := $(OUT)/build-test/arch/x86/boot/bzImage
 BENCH_KERNEL := $(OUT)/build-bench/arch/x86/boot/bzImage
 PROGS_STAMP := $(OUT)/progs/.built
 
-.PHONY: help deps tree kernel progs check run run-qemu shell vm fuzz lint bench series series-check \
+.PHONY: help deps tree kernel progs check run run-qemu shell vm fuzz lint bench profile series series-check \
 	clean distclean
 
 help:
@@ -38,6 +38,7 @@ help:
 	@echo "make lint       checkpatch --strict and kernel-doc on the new files"
 	@echo "make bench      time /dev/ioasid against iommufd and VFIO type1 (bench kernel);"
 	@echo "                prints a table and the paths of bench.csv and bench.svg"
+	@echo "make profile CASE=small_10000x4k   one bench case under perf, by function"
 	@echo "make series    the patch series for review, in $(OUT)/series, checkpatch-clean"
 	@echo "make series-check   git am each patch of the series in turn and build it"
 	@echo "make clean / distclean"
@@ -103,6 +104,11 @@ $(BENCH_KERNEL): $(TREE_STAMP) $(KERNEL_INPUTS)
 
 bench: tree $(BENCH_KERNEL)
 	@$(H)/bench.sh $(OUT)
+
+# One case of the benchmark under perf, in the bench VM: CASE=small_10000x4k.
+CASE ?= small_10000x4k
+profile: tree $(BENCH_KERNEL)
+	@$(H)/profile.sh $(OUT) $(CASE)
 
 series: deps
 	@$(H)/series.sh $(OUT)/series

@@ -16,7 +16,9 @@
  * notes ("# ...") and errors go to stderr.  An implementation that fails
  * a case gets no line for it, and the exit status is 1.
  *
- * usage: ioasid-bench [-n ITERATIONS]   (default: each case's own)
+ * usage: ioasid-bench [-n ITERATIONS] [-c CASE]
+ *   -n: iterations of each case (default: each case's own)
+ *   -c: run only the case of that name (make profile runs one)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -1134,14 +1136,19 @@ static bool find_bar_device(void)
 int main(int argc, char **argv)
 {
 	unsigned int i, iterations = 0;
+	const char *only = NULL;
 	int opt, bad = 0;
 
-	while ((opt = getopt(argc, argv, "n:")) != -1) {
-		if (opt != 'n' || atoi(optarg) < 1) {
-			fprintf(stderr, "usage: %s [-n ITERATIONS]\n", argv[0]);
+	while ((opt = getopt(argc, argv, "n:c:")) != -1) {
+		if (opt == 'c') {
+			only = optarg;
+		} else if (opt == 'n' && atoi(optarg) >= 1) {
+			iterations = atoi(optarg);
+		} else {
+			fprintf(stderr, "usage: %s [-n ITERATIONS] [-c CASE]\n",
+				argv[0]);
 			return 2;
 		}
-		iterations = atoi(optarg);
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (find_group()) {
@@ -1153,6 +1160,8 @@ int main(int argc, char **argv)
 	     VFIO_CDEV, group_path);
 	printf("case,impl,median_us,iterations\n");
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (only && strcmp(only, cases[i].name))
+			continue;
 		if (cases[i].iter == iter_bar && !find_bar_device()) {
 			note("%s: no ivshmem device bound to vfio-pci", cases[i].name);
 			bad++;
