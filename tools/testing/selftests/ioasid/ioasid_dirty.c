@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "ioasid_mock.h"
 
@@ -454,6 +456,69 @@ TEST_F(dirty, race_read_map_unmap_toggle)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
 	ASSERT_LT(0, r.reads);
 	TH_LOG("%ld reads", r.reads);
+}
+
+/*
+ * The reader of a long bitmap, in a child: it says when it starts the
+ * read and when the read returned, through @pipefd.
+ */
+static void long_read(int pipefd)
+{
+	uint64_t len = 1ULL << 40, *bm;
+	struct mock_dev dev;
+	unsigned int id;
+	char *page;
+	int fd;
+
+	fd = ioasid_open();
+	page = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	/* 1 TiB at 4 KiB a bit: 32 MiB of bitmap, 32 pieces. */
+	bm = mmap(NULL, len / SZ_4K / 8, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || page == MAP_FAILED || bm == MAP_FAILED ||
+	    ioasid_alloc(fd, &id) || mock_add(fd, &default_cfg, &dev) ||
+	    attach(fd, &dev, id) || map_at(fd, id, page, SZ_4K, IOVA) ||
+	    set_tracking(fd, id, true))
+		_exit(1);
+	if (write(pipefd, "s", 1) != 1)
+		_exit(1);
+	read_bitmap(fd, id, 0, len, SZ_4K, bm, 0);
+	if (write(pipefd, "d", 1) != 1)
+		_exit(1);
+	_exit(0);
+}
+
+/*
+ * SIGKILL while a read walks its pieces: the read stops between two, and
+ * the pieces' pins and the context go with the process.
+ */
+TEST(sigkill_during_a_long_read)
+{
+	long long pins = pins_held();
+	int p[2], status;
+	char c = 0;
+	pid_t pid;
+
+	ASSERT_LE(0, pins);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(p[0]);
+		long_read(p[1]);
+	}
+	close(p[1]);
+	ASSERT_EQ(1, read(p[0], &c, 1));
+	ASSERT_EQ('s', c);
+	usleep(200 * 1000);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	/* Killed before the read returned: it was mid-call. */
+	ASSERT_EQ(0, read(p[0], &c, 1));
+	close(p[0]);
+	ASSERT_EQ(pins, pins_held());
 }
 
 TEST_HARNESS_MAIN

@@ -43,43 +43,6 @@
  * Measuring.
  */
 
-static long long vmstat_field(const char *name)
-{
-	FILE *f = fopen("/proc/vmstat", "r");
-	long long val, found = NO_ANSWER;
-	char key[64];
-
-	if (!f)
-		return NO_ANSWER;
-	while (fscanf(f, "%63s %lld", key, &val) == 2)
-		if (!strcmp(key, name)) {
-			found = val;
-			break;
-		}
-	fclose(f);
-	return found;
-}
-
-/* Fold the per-CPU vmstat deltas, so that the totals are exact. */
-static bool vmstat_refresh(void)
-{
-	return write_file("/proc/sys/vm/stat_refresh", "1");
-}
-
-/* Pages pinned (FOLL_PIN) in the whole system right now. */
-static long long pins_held(void)
-{
-	long long acquired, released;
-
-	if (!vmstat_refresh())
-		return NO_ANSWER;
-	acquired = vmstat_field("nr_foll_pin_acquired");
-	released = vmstat_field("nr_foll_pin_released");
-	if (acquired < 0 || released < 0)
-		return NO_ANSWER;
-	return acquired - released;
-}
-
 /* Pins acquired since boot, folded. */
 static long long pins_acquired(void)
 {

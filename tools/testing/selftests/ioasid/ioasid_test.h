@@ -372,6 +372,44 @@ static inline bool write_file(const char *path, const char *val)
 	return ok;
 }
 
+/* A field of /proc/vmstat, or -1. */
+static inline long long vmstat_field(const char *name)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	long long val, found = -1LL;
+	char key[64];
+
+	if (!f)
+		return -1LL;
+	while (fscanf(f, "%63s %lld", key, &val) == 2)
+		if (!strcmp(key, name)) {
+			found = val;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+/* Fold the per-CPU vmstat deltas, so that the totals are exact. */
+static inline bool vmstat_refresh(void)
+{
+	return write_file("/proc/sys/vm/stat_refresh", "1");
+}
+
+/* Pages pinned (FOLL_PIN) in the whole system right now. */
+static inline long long pins_held(void)
+{
+	long long acquired, released;
+
+	if (!vmstat_refresh())
+		return -1LL;
+	acquired = vmstat_field("nr_foll_pin_acquired");
+	released = vmstat_field("nr_foll_pin_released");
+	if (acquired < 0 || released < 0)
+		return -1LL;
+	return acquired - released;
+}
+
 /*
  * Make the fault sites honour fail-nth for ordinary GFP_KERNEL allocations
  * of any order, and quietly: an injected failure is not a splat.
