@@ -1445,6 +1445,73 @@ static void op_map_file(int c, uint32_t id, struct space *sp)
 		      POOL_PAGES + off / PAGE);
 }
 
+#define EDU_BAR_SIZE	0x100000UL
+
+/*
+ * IOASID_MAP_FILE of a bound edu's BAR0, device memory for peer-to-peer
+ * DMA, and its unmap in the same operation: the model keeps no device
+ * memory across operations (it has no pins to audit, and the fuzzer's
+ * DMA checks use RAM), only the answers, and the range free again.
+ */
+static void op_map_bar(void)
+{
+	int c = R->cur, di = pick(ndevs), rc, err, n = 1 + pick(4);
+	struct ioasid_map cmd = { .size = sizeof(cmd) };
+	struct ioasid_unmap un = { .size = sizeof(un) };
+	uint64_t off = pick(EDU_BAR_SIZE / PAGE - n + 1) * PAGE;
+	struct device *dv = &R->dev[di];
+	unsigned int v = pick(100);
+	struct space *sp;
+	struct want w;
+	char d[200];
+	bool ok;
+
+	if (dv->fd < 0)
+		return;
+	want_init(&w);
+	cmd.flags = pick_prot() | IOASID_MAP_FILE | IOASID_MAP_FIXED_IOVA;
+	cmd.ioasid = pick_id(c);
+	cmd.fd = dv->fd;
+	cmd.length = n * PAGE;
+	cmd.iova = pick_iova(n);
+	if (v < 5) {
+		off += 8;
+		must_fail(&w, EINVAL);
+		may_fail(&w, ENXIO);
+	} else if (v < 10) {
+		off = EDU_BAR_SIZE - PAGE * pick(n);	/* past its end */
+		must_fail(&w, ENXIO);
+	} else if (v < 13) {
+		cmd.flags &= ~RW;
+		must_fail(&w, EINVAL);
+	}
+	cmd.file_offset = dv->bar0 + off;
+	sp = space_at(c, cmd.ioasid);
+	ok = range_ok(cmd.iova, cmd.length, &w);
+	if (!sp)
+		must_fail(&w, ENOENT);
+	if (sp && ok) {
+		if (!usable(c, cmd.ioasid, cmd.iova, cmd.iova + cmd.length - 1))
+			must_fail(&w, EADDRNOTAVAIL);
+		if (overlap(sp, cmd.iova, cmd.iova + cmd.length - 1) >= 0)
+			must_fail(&w, EEXIST);
+	}
+	snprintf(d, sizeof(d),
+		 "MAP_BAR IOASID %u device %d flags %#x offset %#lx len %#llx iova %#llx",
+		 cmd.ioasid, di, cmd.flags, off, cmd.length, cmd.iova);
+	rc = xioctl(C(c)->fd, IOASID_MAP, &cmd);
+	err = errno;
+	touch_space(cmd.ioasid);
+	if (!answer(d, rc, err, &w) || rc)
+		return;
+	un.ioasid = cmd.ioasid;
+	un.iova = cmd.iova;
+	un.length = cmd.length;
+	if (xioctl(C(c)->fd, IOASID_UNMAP, &un) || un.length != cmd.length)
+		mismatch("UNMAP of the BAR mapping at %#llx: %s, %llu bytes",
+			 cmd.iova, errname(errno), un.length);
+}
+
 static void op_map(void)
 {
 	int c = R->cur, shape, rc, err, v, page;
@@ -1739,6 +1806,15 @@ static void pick_unmap_range(const struct space *sp, uint64_t *iova,
 /* Unmap; @all_of: UNMAP_ALL of that IOASID, well formed. */
 #define UNMAP_V1_SIZE	offsetof(struct ioasid_unmap, page_size)
 
+/* Whether a byte of @u in [from, to) is not zero. */
+static bool junk_in(const union ubuf *u, size_t from, size_t to)
+{
+	for (; from < to; from++)
+		if (u->b[from])
+			return true;
+	return false;
+}
+
 static void op_unmap(uint32_t all_of)
 {
 	int c = R->cur, shape = SH_OK, rc, err, lo = -1, hi = -1, e;
@@ -1747,7 +1823,7 @@ static void op_unmap(uint32_t all_of)
 	uint64_t iova = 0, len = 0, last = UINT64_MAX, bytes = 0;
 	union ubuf u = {};
 	struct space *sp;
-	struct want w;
+	struct want w, pre;
 	uint32_t id, size;
 	bool all, ok;
 	char d[200];
@@ -1809,11 +1885,15 @@ static void op_unmap(uint32_t all_of)
 	/*
 	 * Shaped as the first version of the struct, which ends at @length:
 	 * what follows is the dirty bitmap's, zero without its flag, and a
-	 * non-zero byte there is EINVAL rather than E2BIG.
+	 * non-zero byte there fails the call's own checks, then EINVAL,
+	 * rather than E2BIG.
 	 */
+	pre = w;
 	arg = shaped(&u, UNMAP_V1_SIZE, shape, &w, d, sizeof(d), &size);
-	if (shape == SH_JUNK)
-		may_fail(&w, EINVAL);
+	if (shape == SH_JUNK && junk_in(&u, UNMAP_V1_SIZE, sizeof(*cmd))) {
+		w = pre;
+		must_fail(&w, EINVAL);
+	}
 	rc = xioctl(C(c)->fd, IOASID_UNMAP, arg);
 	err = errno;
 	touch_space(id);
@@ -3915,11 +3995,13 @@ static void one_op(void)
 		op_info();
 	else if (info_caps & IOASID_CAP_CHANGE_OWNER && v < 880)
 		op_change_owner();
-	else if (info_caps & IOASID_CAP_DIRTY_TRACKING && v < 890)
+	else if (info_caps & IOASID_CAP_DIRTY_TRACKING && v < 888)
 		op_dirty();
-	else if (v < 895)
+	else if (ndevs && info_caps & IOASID_CAP_MAP_DEVICE_MEMORY && v < 894)
+		op_map_bar();
+	else if (v < 899)
 		op_bad_ioctl();
-	else if (ndevs && v < 910)
+	else if (ndevs && v < 914)
 		op_devinfo();
 	else
 		op_map();
