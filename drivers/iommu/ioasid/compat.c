@@ -358,6 +358,12 @@ static int ioasid_vfio_set_iommu(struct ioasid_ctx *ctx, unsigned long type)
  * the info struct: the usable IOVA ranges, then the mappings available.
  * Each capability starts 8-byte aligned, as VFIO aligns them.
  */
+/* The smallest IOPTE of the container, which type1's bitmaps count in. */
+static u64 ioasid_vfio_dirty_pgsize(struct ioasid_vfio_call *call)
+{
+	return 1ULL << __ffs64(call->pgsizes);
+}
+
 static void *ioasid_vfio_info_caps(struct ioasid_vfio_call *call,
 				   size_t *size)
 {
@@ -399,7 +405,7 @@ static void *ioasid_vfio_info_caps(struct ioasid_vfio_call *call,
 	mig_cap->header.version = 1;
 	next += ALIGN(sizeof(*mig_cap), 8);
 	mig_cap->header.next = next;
-	mig_cap->pgsize_bitmap = 1ULL << __ffs64(call->pgsizes);
+	mig_cap->pgsize_bitmap = ioasid_vfio_dirty_pgsize(call);
 	/* The largest bitmap an unmap fills; reads take larger ones. */
 	mig_cap->max_dirty_bitmap_size = IOASID_UNMAP_DIRTY_BITMAP_MAX;
 
@@ -552,25 +558,27 @@ static int ioasid_vfio_map_dma(struct ioasid_vfio_call *call,
 	return rc == -EADDRNOTAVAIL ? -EINVAL : rc;
 }
 
-/* The smallest IOPTE of the container, which type1's bitmaps count in. */
-static u64 ioasid_vfio_dirty_pgsize(struct ioasid_vfio_call *call)
+/*
+ * Whether @bitmap counts [iova, iova + @size) as type1's must: one bit
+ * per smallest IOPTE, all of them held.
+ */
+static bool ioasid_vfio_bitmap_fits(struct ioasid_vfio_call *call,
+				    const struct vfio_bitmap *bitmap, u64 size)
 {
-	return 1ULL << __ffs64(call->pgsizes);
+	return bitmap->pgsize == ioasid_vfio_dirty_pgsize(call) && size &&
+	       bitmap->size >= BITS_TO_U64(size / bitmap->pgsize) * 8;
 }
 
 /*
  * Check the bitmap of an unmap of [iova, iova + size), as type1 does:
- * the container tracks, one bit per smallest IOPTE, and @bitmap holds
- * them all.
+ * the container tracks, and @bitmap fits.
  */
 static int ioasid_vfio_check_bitmap(struct ioasid_vfio_call *call,
 				    struct vfio_bitmap *bitmap, u64 iova,
 				    u64 size)
 {
-	if (bitmap->pgsize != ioasid_vfio_dirty_pgsize(call) ||
+	if (!ioasid_vfio_bitmap_fits(call, bitmap, size) ||
 	    ioasid_space_dirty(call->space) == IOASID_DIRTY_OFF)
-		return -EINVAL;
-	if (!size || bitmap->size < BITS_TO_U64(size / bitmap->pgsize) * 8)
 		return -EINVAL;
 	return ioasid_dirty_check(iova, size, bitmap->pgsize,
 				  (u64)(uintptr_t)bitmap->data,
@@ -692,9 +700,8 @@ static int ioasid_vfio_dirty_get(struct ioasid_vfio_call *call,
 		return -EFAULT;
 	if (check_add_overflow(range.iova, range.size - 1, &last))
 		return -EINVAL;
-	if (range.bitmap.pgsize != ioasid_vfio_dirty_pgsize(call) ||
-	    !range.size || range.size / range.bitmap.pgsize > INT_MAX ||
-	    range.bitmap.size < BITS_TO_U64(range.size / range.bitmap.pgsize) * 8)
+	if (!ioasid_vfio_bitmap_fits(call, &range.bitmap, range.size) ||
+	    range.size / range.bitmap.pgsize > INT_MAX)
 		return -EINVAL;
 	rc = ioasid_dirty_check(range.iova, range.size, range.bitmap.pgsize,
 				(u64)(uintptr_t)range.bitmap.data,

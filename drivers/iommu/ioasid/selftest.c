@@ -790,7 +790,8 @@ static int ioasid_test_attach(struct ioasid_ucmd *ucmd)
 
 /*
  * Run @fn on the mock domain the device @dev_id is attached through,
- * with the attachment held stable.
+ * with the attachment held stable and its IOASID locked for reading, as
+ * the core reads a domain, so that no map or unmap changes it meanwhile.
  */
 static int ioasid_test_on_domain(struct ioasid_ucmd *ucmd, u32 dev_id,
 				 int (*fn)(struct ioasid_test *cmd,
@@ -804,8 +805,11 @@ static int ioasid_test_on_domain(struct ioasid_ucmd *ucmd, u32 dev_id,
 		return PTR_ERR(idev);
 	mutex_lock(&idev->igroup->lock);
 	if (idev->space &&
-	    idev->igroup->domain->domain->ops == &mock_domain_ops)
+	    idev->igroup->domain->domain->ops == &mock_domain_ops) {
+		down_read(&idev->space->lock);
 		rc = fn(ucmd->cmd, to_mock_domain(idev->igroup->domain->domain));
+		up_read(&idev->space->lock);
+	}
 	mutex_unlock(&idev->igroup->lock);
 	ioasid_object_put(&idev->obj);
 	if (rc)
@@ -851,44 +855,21 @@ static int mock_write_pte(struct mock_domain *md, unsigned long pte_iova,
 	return 0;
 }
 
-/*
- * What a device writing all over a range leaves in the IOPTEs, under the
- * IOASID's lock as the core reads them.
- */
-static int ioasid_test_mock_write(struct ioasid_ucmd *ucmd)
+/* What a device writing all over a range leaves in the IOPTEs. */
+static int mock_write_domain(struct ioasid_test *cmd, struct mock_domain *md)
 {
-	struct ioasid_test *cmd = ucmd->cmd;
-	struct ioasid_device *idev;
-	struct mock_domain *md;
 	unsigned long last;
-	int rc = -ENODEV;
 
-	if (cmd->mock_write.__reserved)
-		return -EINVAL;
-	if (!cmd->mock_write.length ||
+	if (cmd->mock_write.__reserved || !cmd->mock_write.length ||
 	    check_add_overflow(cmd->mock_write.iova,
 			       cmd->mock_write.length - 1, &last))
 		return -EINVAL;
-	idev = ioasid_test_get_device(ucmd, cmd->mock_write.dev_id);
-	if (IS_ERR(idev))
-		return PTR_ERR(idev);
 	cmd->mock_write.out_ptes = 0;
-	mutex_lock(&idev->igroup->lock);
-	if (idev->space &&
-	    idev->igroup->domain->domain->ops == &mock_domain_ops) {
-		md = to_mock_domain(idev->igroup->domain->domain);
-		down_read(&idev->space->lock);
-		scoped_guard(mutex, &md->dirty_lock)
-			if (md->dirty_tracking)
-				mock_walk_ptes(md, cmd->mock_write.iova, last,
-					       mock_write_pte,
-					       &cmd->mock_write.out_ptes);
-		up_read(&idev->space->lock);
-		rc = 0;
-	}
-	mutex_unlock(&idev->igroup->lock);
-	ioasid_object_put(&idev->obj);
-	return rc ?: ioasid_ucmd_respond(ucmd, sizeof(*cmd));
+	guard(mutex)(&md->dirty_lock);
+	if (md->dirty_tracking)
+		mock_walk_ptes(md, cmd->mock_write.iova, last, mock_write_pte,
+			       &cmd->mock_write.out_ptes);
+	return 0;
 }
 
 static int ioasid_test_page_pins(struct ioasid_ucmd *ucmd)
@@ -945,7 +926,8 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 		return ioasid_test_on_domain(ucmd, cmd->mock_domain.dev_id,
 					     mock_read_domain);
 	case IOASID_TEST_OP_MOCK_WRITE:
-		return ioasid_test_mock_write(ucmd);
+		return ioasid_test_on_domain(ucmd, cmd->mock_write.dev_id,
+					     mock_write_domain);
 	default:
 		return -EOPNOTSUPP;
 	}

@@ -271,15 +271,12 @@ TEST_F(dirty, untracking_iommu)
 
 TEST_F(dirty, huge_iopte_reports_all_its_pages)
 {
-	int nr = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
 	uint64_t bm[8] = {};
 	uint64_t phys;
 	char *huge;
 	int i;
 
-	ASSERT_LE(0, nr);
-	ASSERT_EQ(1, write(nr, "4", 1));
-	close(nr);
+	ASSERT_TRUE(write_file("/proc/sys/vm/nr_hugepages", "4"));
 	huge = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	ASSERT_NE(MAP_FAILED, huge);
