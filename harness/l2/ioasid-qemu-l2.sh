@@ -24,6 +24,7 @@
 #   L2_NONCOHERENT  what KVM must count while the guest runs under kvm:
 #                   0 on a VT-d unit with snoop control, 1 without
 #   L2_VARIANTS     the runs when no argument names them
+#   L2_LIMIT        seconds before a QEMU that has not exited is killed
 #   QEMU_DIR        QEMU as harness/qemu-stage.sh laid it out (/qemu)
 # harness/vm.sh writes the suite's values into QEMU_DIR/l2.env; the
 # environment and the arguments override them.
@@ -41,7 +42,7 @@ env_variants=${L2_VARIANTS-}
 
 QEMU=$QEMU_DIR/qemu-system-x86_64
 PAYLOAD=${PAYLOAD:-$here/edu-l2.elf}
-LIMIT=90		# seconds a QEMU run may take (about 4 s)
+LIMIT=${L2_LIMIT:-90}	# seconds a QEMU run may take (about 4 s)
 PASS_STATUS=33		# isa-debug-exit, the guest's pass value: (0x10 << 1) | 1
 MIN_PINNED=15360	# pages: 60 of the guest's 64 MiB
 work=/tmp/ioasid-qemu-l2
@@ -86,6 +87,18 @@ threads() {
 		note "KVM exits, halt exits of QEMU's VM: $(cat /sys/kernel/debug/kvm/"$1"-*/exits \
 			/sys/kernel/debug/kvm/"$1"-*/halt_exits 2> /dev/null | tr '\n' ' ')"
 		[ $i = 2 ] || sleep 2
+	done
+}
+
+# Where the guest is, asked of QEMU's monitor (a pipe chardev): its
+# registers, the code at its instruction pointer and the top of its stack.
+guest_state() {
+	for cmd in "info registers" "x/8i \$pc" "x/32wx \$esp"; do
+		printf '%s\n' "$cmd" > "$work/mon.in"
+		sleep 1
+		# Less the banner, prompts and the line editor's echo.
+		timeout 2 cat "$work/mon.out" 2> /dev/null | tr -d '\r' | tr '\033' '~' |
+			grep -v '~\[\|^(qemu)\|^QEMU .* monitor' | sed 's/^/#     /'
 	done
 }
 
@@ -173,12 +186,13 @@ run() {
 
 	rm -rf "$work"
 	mkdir -p "$work"
-	mkfifo "$work/in" "$work/out"
+	mkfifo "$work/in" "$work/out" "$work/mon.in" "$work/mon.out"
 	pins_before=$(pinned)
 	faults_before=$(dmar_faults)
 	qemu_args="-M pc -m 64 -nodefaults -display none -no-reboot -serial stdio
 		$devices
 		-device isa-debug-exit,iobase=0xf4,iosize=4
+		-chardev pipe,id=mon,path=$work/mon -mon chardev=mon
 		-kernel $PAYLOAD -append $mode $accel_args"
 	note "\$ qemu-system-x86_64 $(echo $qemu_args)"
 	t0=$(now)
@@ -191,7 +205,10 @@ run() {
 			sleep 1
 			i=$((i + 1))
 		done
-		kill -0 $qpid 2> /dev/null && threads $qpid
+		if kill -0 $qpid 2> /dev/null; then
+			threads $qpid
+			guest_state
+		fi
 		kill -9 $qpid 2> /dev/null && echo "# FAIL: $name: QEMU killed after $LIMIT s"
 	) &
 	# QEMU opens its stdin, then its stdout: open the other ends in turn.
