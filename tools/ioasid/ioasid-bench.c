@@ -44,6 +44,7 @@
 
 #define SZ_4K		0x1000UL
 #define SZ_64K		0x10000UL
+#define SZ_1M		0x100000UL
 #define SZ_2M		0x200000UL
 #define SZ_32M		0x2000000UL
 #define SZ_64M		0x4000000UL
@@ -56,6 +57,17 @@
  */
 #define IOVA_BASE	(4 * SZ_1G)
 #define SMALL_MAPS	10000
+
+/*
+ * A guest with a vIOMMU: maps and unmaps of single 4 KiB pages at random
+ * IOVAs of 1 GiB, of random pages of 16 MiB, with MIX_LIVE mapped at a
+ * time, the unmapped one chosen at random among them.
+ */
+#define MIX_MAPS	100000
+#define MIX_LIVE	1000
+#define MIX_SLOTS	(SZ_1G / SZ_4K)
+#define MIX_LEN		(16 * SZ_1M)
+#define MIX_BATCH	100	/* ranges per IOASID_VEC call */
 /* gup_test hands its flags to GUP as they are: the kernel's values. */
 #define FOLL_WRITE	0x1
 #define FOLL_LONGTERM	0x100
@@ -670,6 +682,153 @@ static int iter_vec256(struct session *s, const struct work *w, double *us)
 	return iter_vec(s, w, 256, us);
 }
 
+struct mix {
+	uint32_t rng;
+	unsigned int nlive;
+	uint32_t live[MIX_LIVE];		/* their IOVA slots */
+	uint8_t used[MIX_SLOTS / 8];		/* the slots mapped */
+};
+
+/* xorshift32, from the same seed for every implementation. */
+static uint32_t mix_random(struct mix *m)
+{
+	m->rng ^= m->rng << 13;
+	m->rng ^= m->rng >> 17;
+	m->rng ^= m->rng << 5;
+	return m->rng;
+}
+
+/* A free IOVA slot, now used; 1,000 of 262,144 are, so few draws miss. */
+static uint32_t mix_take_slot(struct mix *m)
+{
+	uint32_t slot;
+
+	do {
+		slot = mix_random(m) % MIX_SLOTS;
+	} while (m->used[slot / 8] & (1 << (slot % 8)));
+	m->used[slot / 8] |= 1 << (slot % 8);
+	return slot;
+}
+
+/* A live mapping chosen at random, now no longer live. */
+static uint32_t mix_drop_live(struct mix *m)
+{
+	unsigned int j = mix_random(m) % m->nlive;
+	uint32_t slot = m->live[j];
+
+	m->live[j] = m->live[--m->nlive];
+	m->used[slot / 8] &= ~(1 << (slot % 8));
+	return slot;
+}
+
+/* The next step's @n unmaps (none until MIX_LIVE are mapped), as entries. */
+static unsigned int mix_unmaps(struct mix *m, struct ioasid_vec_entry *e,
+			       unsigned int n)
+{
+	unsigned int j;
+
+	if (m->nlive + n <= MIX_LIVE)
+		return 0;
+	for (j = 0; j < n; j++)
+		e[j] = (struct ioasid_vec_entry){
+			.iova = IOVA_BASE + (uint64_t)mix_drop_live(m) * SZ_4K,
+			.length = SZ_4K,
+		};
+	return n;
+}
+
+/* The next step's @n maps, as entries. */
+static void mix_maps(struct mix *m, const struct work *w,
+		     struct ioasid_vec_entry *e, unsigned int n)
+{
+	uint32_t slot;
+	unsigned int j;
+
+	for (j = 0; j < n; j++) {
+		slot = mix_take_slot(m);
+		m->live[m->nlive++] = slot;
+		e[j] = (struct ioasid_vec_entry){
+			.iova = IOVA_BASE + (uint64_t)slot * SZ_4K,
+			.addr = (uintptr_t)w->va +
+				(mix_random(m) % (w->len / SZ_4K)) * SZ_4K,
+			.length = SZ_4K,
+		};
+	}
+}
+
+/* Apply entries one call each, or in one IOASID_VEC call. */
+static int mix_apply(struct session *s, const struct work *w, __u32 op,
+		     struct ioasid_vec_entry *e, unsigned int n, bool vec)
+{
+	double ignored;
+	unsigned int j;
+
+	if (vec)
+		return n ? vec_call(s, op, e, n) : 0;
+	for (j = 0; j < n; j++) {
+		if (s->impl == IMPL_FLOOR) {
+			if (op == IOASID_VEC_MAP &&
+			    pin_unpin(s->fd, (void *)(uintptr_t)e[j].addr,
+				      SZ_4K, &ignored))
+				return -1;
+		} else if (op == IOASID_VEC_MAP ?
+			   dma_map(s, w, (void *)(uintptr_t)e[j].addr, SZ_4K,
+				   e[j].iova) :
+			   dma_unmap(s, e[j].iova, SZ_4K)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * MIX_MAPS maps and as many unmaps, @per_call of each at a step; the
+ * floor pins and unpins each page mapped, one gup_test call per page.
+ */
+static int iter_mix_by(struct session *s, const struct work *w,
+		       unsigned int per_call, double *us)
+{
+	static struct ioasid_vec_entry e[MIX_BATCH];
+	static struct mix m;
+	bool vec = per_call > 1;
+	double t = now_us();
+	unsigned int i, n;
+
+	memset(&m, 0, sizeof(m));
+	m.rng = 2463534242u;
+	for (i = 0; i < MIX_MAPS; i += per_call) {
+		n = mix_unmaps(&m, e, per_call);
+		if (mix_apply(s, w, IOASID_VEC_UNMAP, e, n, vec))
+			return -1;
+		mix_maps(&m, w, e, per_call);
+		if (mix_apply(s, w, IOASID_VEC_MAP, e, per_call, vec))
+			return -1;
+	}
+	while (m.nlive) {
+		n = m.nlive < per_call ? m.nlive : per_call;
+		for (i = 0; i < n; i++)
+			e[i] = (struct ioasid_vec_entry){
+				.iova = IOVA_BASE +
+					(uint64_t)mix_drop_live(&m) * SZ_4K,
+				.length = SZ_4K,
+			};
+		if (mix_apply(s, w, IOASID_VEC_UNMAP, e, n, vec))
+			return -1;
+	}
+	*us = now_us() - t;
+	return 0;
+}
+
+static int iter_mix(struct session *s, const struct work *w, double *us)
+{
+	return iter_mix_by(s, w, 1, us);
+}
+
+static int iter_mix_vec(struct session *s, const struct work *w, double *us)
+{
+	return iter_mix_by(s, w, MIX_BATCH, us);
+}
+
 /* Map the whole BAR by its mmap in one call, then unmap it. */
 static int iter_bar(struct session *s, const struct work *w, double *us)
 {
@@ -1040,6 +1199,11 @@ static const struct bench_case cases[] = {
 	{ .name = "vec256_10000x4k", .backing = BACK_4K,
 	  .len = SMALL_MAPS * SZ_4K, .iter = iter_vec256,
 	  .variants = vec_rows, .nr_variants = 2, .rounds = 31 },
+	{ .name = "mix_100000x4k", .backing = BACK_4K, .len = MIX_LEN,
+	  .iter = iter_mix, .variants = peers, .nr_variants = 4, .rounds = 5 },
+	{ .name = "mix_vec100_100000x4k", .backing = BACK_4K, .len = MIX_LEN,
+	  .iter = iter_mix_vec, .variants = vec_rows, .nr_variants = 1,
+	  .rounds = 5 },
 	/* The same with the device bound but not attached: no IOMMU work. */
 	{ .name = "vec256_unattached_10000x4k", .backing = BACK_4K,
 	  .len = SMALL_MAPS * SZ_4K, .iter = iter_vec256,

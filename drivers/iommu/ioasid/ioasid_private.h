@@ -90,6 +90,8 @@
 struct device;
 struct file;
 struct ioasid_dmem;
+struct ioasid_dmem_mapping;
+struct ioasid_pages;
 struct iommu_group;
 struct mm_struct;
 struct seq_file;
@@ -290,62 +292,6 @@ void ioasid_charge_move(struct ioasid_charge *from, struct ioasid_charge *to,
 			unsigned long n);
 
 /**
- * struct ioasid_pages - memory pinned by one IOASID_MAP
- * @kref: One reference per mapping of the memory: the IOASID_MAP one and
- *        one per IOASID_COPY.  The last put unpins and uncharges.
- * @npages: Pages pinned, and charged to RLIMIT_MEMLOCK
- * @writable: Pinned with FOLL_WRITE, so devices may write
- * @charge: Whom @npages are charged to.  Changed only by a change of
- *          owner, which holds a reference meanwhile (owner.c).
- * @dmem: For device memory, its export, with a reference; such pages are
- *        neither pinned nor charged, and @charge, @file and @nosnoop_ctx
- *        are unused
- * @file: For a file's pages, the file, with a reference (and, when
- *        @writable, held as a writable mapping); its folios are pinned
- *        once each, not once per page
- * @nosnoop_ctx: The context that mapped the pages into a domain that lets
- *               no-snoop DMA through, which counts their flush at unpin;
- *               NULL while no such domain has
- * @nruns: Number of valid @runs
- * @runs_cap: Room in @runs
- * @runs: The pages as PFN runs, in page order
- * @first_run: Storage for @runs while there is a single run, so that a
- *             small mapping costs one allocation
- *
- * Immutable once pinned, so readers need no lock.
- */
-struct ioasid_pages {
-	struct kref kref;
-	unsigned long npages;
-	bool writable;
-	struct ioasid_charge charge;
-	struct ioasid_dmem *dmem;
-	struct file *file;
-	struct ioasid_ctx *nosnoop_ctx;
-	unsigned long nruns;
-	unsigned long runs_cap;
-	struct ioasid_pfn_run *runs;
-	struct ioasid_pfn_run first_run;
-};
-
-struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
-					   unsigned long npages, bool writable,
-					   enum ioasid_account account);
-bool ioasid_file_is_memory(struct file *file);
-int ioasid_file_check(struct file *file, bool writable);
-int ioasid_file_check_range(struct file *file, u64 offset, u64 length);
-struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
-					   unsigned long npages, bool writable,
-					   enum ioasid_account account);
-struct ioasid_pages *ioasid_pages_alloc_dmem(struct ioasid_dmem *dmem,
-					     unsigned long pfn,
-					     unsigned long npages,
-					     bool writable);
-void ioasid_pages_put(struct ioasid_pages *pages);
-struct ioasid_pfn_run *ioasid_pages_find_run(struct ioasid_pages *pages,
-					     unsigned long index);
-
-/**
  * struct ioasid_mapping - one mapping of an IOASID
  * @node: Its IOVA range, in &struct ioasid_space.mappings
  * @pages: The pinned memory, with a reference
@@ -370,6 +316,65 @@ struct ioasid_mapping {
 	struct ioasid_dmem_mapping *dmem;
 	struct list_head free_link;
 };
+
+/**
+ * struct ioasid_pages - memory pinned by one IOASID_MAP
+ * @kref: One reference per mapping of the memory: the IOASID_MAP one and
+ *        one per IOASID_COPY.  The last put unpins and uncharges.
+ * @npages: Pages pinned, and charged to RLIMIT_MEMLOCK
+ * @writable: Pinned with FOLL_WRITE, so devices may write
+ * @charge: Whom @npages are charged to.  Changed only by a change of
+ *          owner, which holds a reference meanwhile (owner.c).
+ * @dmem: For device memory, its export, with a reference; such pages are
+ *        neither pinned nor charged, and @charge, @file and @nosnoop_ctx
+ *        are unused
+ * @file: For a file's pages, the file, with a reference (and, when
+ *        @writable, held as a writable mapping); its folios are pinned
+ *        once each, not once per page
+ * @nosnoop_ctx: The context that mapped the pages into a domain that lets
+ *               no-snoop DMA through, which counts their flush at unpin;
+ *               NULL while no such domain has
+ * @nruns: Number of valid @runs
+ * @runs_cap: Room in @runs
+ * @runs: The pages as PFN runs, in page order
+ * @first_run: Storage for @runs while there is a single run, so that a
+ *             small mapping costs one allocation
+ * @first_mapping: Storage for the mapping of the map that pinned the
+ *                 pages, freed with them (ioasid_mapping_first())
+ *
+ * Immutable once pinned, so readers need no lock.
+ */
+struct ioasid_pages {
+	struct kref kref;
+	unsigned long npages;
+	bool writable;
+	struct ioasid_charge charge;
+	struct ioasid_dmem *dmem;
+	struct file *file;
+	struct ioasid_ctx *nosnoop_ctx;
+	unsigned long nruns;
+	unsigned long runs_cap;
+	struct ioasid_pfn_run *runs;
+	struct ioasid_pfn_run first_run;
+	struct ioasid_mapping first_mapping;
+};
+
+struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
+					   unsigned long npages, bool writable,
+					   enum ioasid_account account);
+bool ioasid_file_is_memory(struct file *file);
+int ioasid_file_check(struct file *file, bool writable);
+int ioasid_file_check_range(struct file *file, u64 offset, u64 length);
+struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
+					   unsigned long npages, bool writable,
+					   enum ioasid_account account);
+struct ioasid_pages *ioasid_pages_alloc_dmem(struct ioasid_dmem *dmem,
+					     unsigned long pfn,
+					     unsigned long npages,
+					     bool writable);
+void ioasid_pages_put(struct ioasid_pages *pages);
+struct ioasid_pfn_run *ioasid_pages_find_run(struct ioasid_pages *pages,
+					     unsigned long index);
 
 /**
  * enum ioasid_dirty_mode - how an IOASID tracks the pages devices write
@@ -556,6 +561,8 @@ int ioasid_space_map(struct ioasid_space *space, struct file *file, u64 addr,
 struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
 					    unsigned long pg_index,
 					    unsigned long npages, int prot);
+struct ioasid_mapping *ioasid_mapping_first(struct ioasid_pages *pages,
+					    int prot);
 void ioasid_mapping_free(struct ioasid_mapping *m);
 int ioasid_space_place(struct ioasid_space *space, struct ioasid_mapping *m,
 		       bool fixed, unsigned long hint, u64 *iova);
@@ -583,8 +590,7 @@ int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 			    unsigned long last, struct list_head *freed,
 			    u64 *unmapped);
 int ioasid_space_add_mapping(struct ioasid_space *space,
-			     struct ioasid_pages *pages, unsigned long pg_index,
-			     unsigned long npages, int prot, bool fixed,
+			     struct ioasid_mapping *m, bool fixed,
 			     unsigned long hint, u64 *iova, u64 *seq);
 void ioasid_space_unmap_all(struct ioasid_space *space);
 void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
@@ -620,7 +626,6 @@ int ioasid_space_unmap_dirty(struct ioasid_space *space, u64 iova,
 int ioasid_dirty_tracking_ioctl(struct ioasid_ucmd *ucmd);
 int ioasid_dirty_bitmap_ioctl(struct ioasid_ucmd *ucmd);
 
-struct ioasid_dmem_mapping;
 void ioasid_dmem_put(struct ioasid_dmem *dmem);
 struct ioasid_pages *ioasid_pages_get_dmem(struct file *file, u64 offset,
 					   unsigned long npages, bool writable);

@@ -119,6 +119,7 @@ int ioasid_space_map(struct ioasid_space *space, struct file *file, u64 addr,
 		     u64 length, u32 flags, u64 *iova, u64 *seq)
 {
 	struct ioasid_pages *pages;
+	struct ioasid_mapping *m;
 	int rc;
 
 	rc = ioasid_space_precheck_iova(space, flags, *iova, length);
@@ -127,13 +128,9 @@ int ioasid_space_map(struct ioasid_space *space, struct file *file, u64 addr,
 	pages = ioasid_space_pin(space, file, addr, length, flags);
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
-	rc = ioasid_space_add_mapping(space, pages, 0, pages->npages,
-				      ioasid_map_prot(flags),
-				      flags & IOASID_MAP_FIXED_IOVA, addr, iova,
-				      seq);
-	if (rc)
-		ioasid_pages_put(pages);
-	return rc;
+	m = ioasid_mapping_first(pages, ioasid_map_prot(flags));
+	return ioasid_space_add_mapping(space, m, flags & IOASID_MAP_FIXED_IOVA,
+					addr, iova, seq);
 }
 
 /* Checks of a map's fields that need neither the IOASID nor the file. */
@@ -221,6 +218,7 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 	struct ioasid_copy *cmd = ucmd->cmd;
 	struct ioasid_space *src, *dst;
 	struct ioasid_pages *pages;
+	struct ioasid_mapping *m;
 	unsigned long pg_index, last;
 	u64 seq;
 	int rc;
@@ -259,13 +257,16 @@ int ioasid_copy_ioctl(struct ioasid_ucmd *ucmd)
 		rc = -EPERM;
 		goto out_put_pages;
 	}
-	rc = ioasid_space_add_mapping(dst, pages, pg_index,
-				      cmd->length >> PAGE_SHIFT,
-				      ioasid_map_prot(cmd->flags),
-				      cmd->flags & IOASID_MAP_FIXED_IOVA,
+	m = ioasid_mapping_alloc(pages, pg_index, cmd->length >> PAGE_SHIFT,
+				 ioasid_map_prot(cmd->flags));
+	if (!m) {
+		rc = -ENOMEM;
+		goto out_put_pages;
+	}
+	rc = ioasid_space_add_mapping(dst, m, cmd->flags & IOASID_MAP_FIXED_IOVA,
 				      cmd->src_iova, &cmd->dst_iova, &seq);
 	if (rc)
-		goto out_put_pages;
+		goto out_put_dst;
 	rc = ioasid_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc)
 		ioasid_space_remove_mapping(dst, cmd->dst_iova, seq);

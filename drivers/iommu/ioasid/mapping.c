@@ -168,6 +168,21 @@ static int ioasid_space_alloc_iova(struct ioasid_space *space,
 	return -ENOSPC;
 }
 
+static void ioasid_mapping_init(struct ioasid_mapping *m,
+				struct ioasid_pages *pages,
+				unsigned long pg_index, unsigned long npages,
+				int prot)
+{
+	m->pages = pages;
+	m->pg_index = pg_index;
+	/* A BAR is not cacheable memory. */
+	if (pages->dmem)
+		prot = (prot & ~IOMMU_CACHE) | IOMMU_MMIO;
+	m->prot = prot;
+	/* Only the length matters until ioasid_space_place() places it. */
+	m->node.last = (npages << PAGE_SHIFT) - 1;
+}
+
 /**
  * ioasid_mapping_alloc - a mapping of pinned pages, not yet in any IOASID
  * @pages: The pages; the mapping takes over the caller's reference
@@ -184,16 +199,29 @@ struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
 	struct ioasid_mapping *m;
 
 	m = kzalloc(sizeof(*m), IOASID_GFP);
-	if (!m)
-		return NULL;
-	m->pages = pages;
-	m->pg_index = pg_index;
-	/* A BAR is not cacheable memory. */
-	if (pages->dmem)
-		prot = (prot & ~IOMMU_CACHE) | IOMMU_MMIO;
-	m->prot = prot;
-	/* Only the length matters until ioasid_space_place() places it. */
-	m->node.last = (npages << PAGE_SHIFT) - 1;
+	if (m)
+		ioasid_mapping_init(m, pages, pg_index, npages, prot);
+	return m;
+}
+
+/**
+ * ioasid_mapping_first - the mapping of the map that pinned the pages
+ * @pages: Pages just pinned, of which no mapping was made yet; the
+ *         mapping takes over the caller's reference
+ * @prot: IOMMU_* protection
+ *
+ * A small map is the pattern of an emulated IOMMU, and an allocation is
+ * a good part of its cost: the first mapping of all the pages lives in
+ * the pages' own storage, and its memory goes when they go.
+ *
+ * Return: the mapping, of every page.
+ */
+struct ioasid_mapping *ioasid_mapping_first(struct ioasid_pages *pages,
+					    int prot)
+{
+	struct ioasid_mapping *m = &pages->first_mapping;
+
+	ioasid_mapping_init(m, pages, 0, pages->npages, prot);
 	return m;
 }
 
@@ -203,10 +231,13 @@ struct ioasid_mapping *ioasid_mapping_alloc(struct ioasid_pages *pages,
  */
 void ioasid_mapping_free(struct ioasid_mapping *m)
 {
+	struct ioasid_pages *pages = m->pages;
+
 	if (m->dmem)
 		ioasid_dmem_mapping_free(m);
-	ioasid_pages_put(m->pages);
-	kfree(m);
+	if (m != &pages->first_mapping)
+		kfree(m);
+	ioasid_pages_put(pages);
 }
 
 /* Back to the unplaced form ioasid_mapping_alloc() gave. */
@@ -287,11 +318,9 @@ static int ioasid_space_insert(struct ioasid_space *space,
 /**
  * ioasid_space_add_mapping - map pinned pages into an IOASID and its domains
  * @space: The IOASID
- * @pages: The pages; the mapping takes over the caller's reference on
- *         success
- * @pg_index: Index in @pages of the first page mapped
- * @npages: Pages mapped
- * @prot: IOMMU_* protection
+ * @m: From ioasid_mapping_alloc() or ioasid_mapping_first(); the IOASID
+ *     takes it over on success, and it is freed (with its reference on
+ *     its pages) on failure
  * @fixed: Map at *@iova; otherwise choose an IOVA aligned like @hint
  * @hint: The user address, file offset or source IOVA of the memory
  * @iova: The IOVA, in for @fixed, out otherwise
@@ -301,17 +330,12 @@ static int ioasid_space_insert(struct ioasid_space *space,
  * device-memory export, with nothing changed.
  */
 int ioasid_space_add_mapping(struct ioasid_space *space,
-			     struct ioasid_pages *pages, unsigned long pg_index,
-			     unsigned long npages, int prot, bool fixed,
+			     struct ioasid_mapping *m, bool fixed,
 			     unsigned long hint, u64 *iova, u64 *seq)
 {
-	struct ioasid_mapping *m;
 	int rc;
 
-	m = ioasid_mapping_alloc(pages, pg_index, npages, prot);
-	if (!m)
-		return -ENOMEM;
-	if (pages->dmem) {
+	if (m->pages->dmem) {
 		rc = ioasid_dmem_insert(space, m, fixed, hint, iova, seq);
 	} else {
 		down_write(&space->lock);
@@ -320,7 +344,7 @@ int ioasid_space_add_mapping(struct ioasid_space *space,
 		up_write(&space->lock);
 	}
 	if (rc)
-		kfree(m);
+		ioasid_mapping_free(m);
 	return rc;
 }
 
@@ -403,6 +427,9 @@ struct ioasid_mapping *ioasid_space_first_whole(struct ioasid_space *space,
 	/* Mappings do not overlap: only the first and last can cross. */
 	if (first->node.start < iova)
 		return ERR_PTR(-EINVAL);
+	/* One mapping reaching @last: no second walk (unmap of one map). */
+	if (first->node.last >= last)
+		return first->node.last > last ? ERR_PTR(-EINVAL) : first;
 	m = to_mapping(interval_tree_iter_first(&space->mappings, last, last));
 	if (m && m->node.last > last)
 		return ERR_PTR(-EINVAL);

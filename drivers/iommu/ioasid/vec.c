@@ -136,11 +136,7 @@ static int ioasid_vec_pin(struct ioasid_vec_call *v, struct list_head *pending)
 					 v->cmd->flags);
 		if (IS_ERR(pages))
 			return PTR_ERR(pages);
-		m = ioasid_mapping_alloc(pages, 0, pages->npages, prot);
-		if (!m) {
-			ioasid_pages_put(pages);
-			return -ENOMEM;
-		}
+		m = ioasid_mapping_first(pages, prot);
 		list_add_tail(&m->free_link, pending);
 	}
 	return 0;
