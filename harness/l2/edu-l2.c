@@ -455,6 +455,56 @@ static int run(const struct mb_info *mbi)
 	return 0;
 }
 
+/* An IDT gate: a 32-bit interrupt gate, present, ring 0. */
+struct idt_gate {
+	unsigned short offset_low;
+	unsigned short selector;
+	unsigned short type;
+	unsigned short offset_high;
+} __attribute__((packed));
+
+static struct idt_gate idt[256] __attribute__((aligned(8)));
+extern const char trap_stubs[];
+
+static void load_idt(void)
+{
+	struct {
+		unsigned short limit;
+		unsigned int base;
+	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (unsigned int)idt };
+	unsigned short cs;
+	unsigned int i, stub;
+
+	asm volatile("mov %%cs, %0" : "=r"(cs));
+	for (i = 0; i < 256; i++) {
+		stub = (unsigned int)trap_stubs + 16 * i;
+		idt[i] = (struct idt_gate){ stub & 0xffff, cs, 0x8e00, stub >> 16 };
+	}
+	asm volatile("lidt %0" : : "m"(idtr));
+}
+
+void l2_trap(const unsigned int *frame);
+
+/*
+ * An event the guest never asked for: say which, and where it struck
+ * (the words the CPU pushed: an error code for some exceptions, then
+ * EIP, CS and EFLAGS), and fail.
+ */
+void l2_trap(const unsigned int *frame)
+{
+	int i;
+
+	print("L2: FAIL: unexpected event, vector ");
+	print_dec(frame[0]);
+	print(", stack");
+	for (i = 1; i <= 4; i++) {
+		print(" 0x");
+		print_hex(frame[i], 8);
+	}
+	print("\n");
+	out8(DEBUG_EXIT, EXIT_FAIL);
+}
+
 void l2_main(unsigned int magic, const struct mb_info *mbi);
 
 void l2_main(unsigned int magic, const struct mb_info *mbi)
@@ -463,6 +513,7 @@ void l2_main(unsigned int magic, const struct mb_info *mbi)
 	struct clock c;
 	int i;
 
+	load_idt();
 	print("L2: edu-l2 started\n");
 	if (magic == MB_BOOT_MAGIC)
 		result = run(mbi);

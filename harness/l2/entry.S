@@ -24,6 +24,30 @@ _start:
 	hlt
 	jmp	1b
 
+/*
+ * One 16-byte stub per vector of the IDT that l2_main() loads: push the
+ * vector and report.  No event is expected (interrupts stay off), so any
+ * that comes is a fault of the guest or of a virtualisation layer, shown
+ * instead of lost: the loader's IDT is the real-mode one, whose entries
+ * would send the CPU anywhere.
+ */
+	.balign	16
+	.globl	trap_stubs
+trap_stubs:
+	vector = 0
+	.rept	256
+	.balign	16
+	pushl	$vector
+	jmp	trap_common
+	vector = vector + 1
+	.endr
+
+trap_common:
+	/* l2_trap(frame): the vector, then what the CPU pushed. */
+	pushl	%esp
+	call	l2_trap
+	jmp	1b
+
 	.bss
 	.balign	16
 	.skip	16384
