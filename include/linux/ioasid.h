@@ -15,8 +15,10 @@
 struct device;
 struct file;
 struct iommu_group;
+struct ioasid_access;
 struct ioasid_ctx;
 struct ioasid_device;
+struct page;
 
 struct ioasid_ctx *ioasid_ctx_from_file(struct file *file);
 struct ioasid_device *ioasid_device_bind(struct ioasid_ctx *ctx,
@@ -28,11 +30,55 @@ void ioasid_device_detach(struct ioasid_device *idev);
 bool ioasid_device_ctx_has_group(struct ioasid_device *idev,
 				 struct iommu_group *group);
 
+/**
+ * struct ioasid_access_ops - a driver's side of an access
+ * @unmap: Called before the range [@iova, @iova + @length - 1] of the
+ *         IOASID the access is attached to is unmapped (or the access is
+ *         detached from it, or moved to another), when the access may
+ *         have pages of it pinned: the driver must unpin every page of
+ *         the range it pinned, with ioasid_access_unpin_pages(), before
+ *         it returns, or the unmap fails.  It may also be called for
+ *         ranges the access has nothing pinned in.  A @length of
+ *         U64_MAX stands for everything from @iova on.
+ *         Context: process context, may sleep; no lock of /dev/ioasid
+ *         is held, so the driver may take the locks it holds around its
+ *         pin, unpin and rw calls.
+ */
+struct ioasid_access_ops {
+	void (*unmap)(void *data, u64 iova, u64 length);
+};
+
+/**
+ * enum ioasid_access_flags - what an access asks of the memory
+ * @IOASID_ACCESS_WRITE: It writes the memory, not only reads it
+ */
+enum ioasid_access_flags {
+	IOASID_ACCESS_WRITE = 1 << 0,
+};
+
+struct ioasid_access *ioasid_access_create(struct ioasid_ctx *ctx,
+					   const struct ioasid_access_ops *ops,
+					   void *data, u32 *id);
+void ioasid_access_destroy(struct ioasid_access *access);
+int ioasid_access_attach(struct ioasid_access *access, u32 ioasid);
+int ioasid_access_replace(struct ioasid_access *access, u32 ioasid);
+int ioasid_access_detach(struct ioasid_access *access);
+int ioasid_access_pin_pages(struct ioasid_access *access, u64 iova,
+			    u64 length, struct page **pages,
+			    unsigned int flags);
+void ioasid_access_unpin_pages(struct ioasid_access *access, u64 iova,
+			       u64 length);
+int ioasid_access_rw(struct ioasid_access *access, u64 iova, void *data,
+		     size_t length, unsigned int flags);
+
 int ioasid_vfio_container_add_group(struct file *file,
 				    struct iommu_group *group);
 void ioasid_vfio_container_remove_group(struct file *file,
 					struct iommu_group *group);
+int ioasid_vfio_container_add_emulated(struct file *file,
+				       struct iommu_group *group);
 int ioasid_vfio_container_attach(struct ioasid_device *idev);
+int ioasid_vfio_container_attach_access(struct ioasid_access *access);
 
 /**
  * struct ioasid_kvm_hook - how a context tells KVM about no-snoop DMA

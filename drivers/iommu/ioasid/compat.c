@@ -117,29 +117,24 @@ static void ioasid_vfio_unreserve(struct ioasid_space *space,
 	ioasid_unreserve(space, vg);
 }
 
-/**
- * ioasid_vfio_container_add_group - a VFIO group takes a context as its
- *                                   container
- * @file: The file given to VFIO_GROUP_SET_CONTAINER; VFIO holds a
- *        reference on it until ioasid_vfio_container_remove_group()
- * @group: The IOMMU group of the VFIO group
- *
- * Once the container has its IOMMU type, the group's reserved regions
- * and what lies outside its IOMMU's aperture are reserved in the
- * container's IOASID, as type1 refuses them from then on.
- *
- * Context: Process context, with the VFIO group's lock held.
- * Return: 0, -EBADFD if @file is not a /dev/ioasid file, -ENODEV if no
- * IOMMU translates the group's devices, -EINVAL if the container maps
- * what the group cannot use (type1's answer), -EBUSY while a mapping has
- * no user address (VFIO_DMA_UNMAP_FLAG_VADDR, as type1), or -ENOMEM.
+/*
+ * The devices of an emulated group (mediated devices) have no IOMMU:
+ * their drivers reach the container's IOASID through accesses, and the
+ * group constrains neither the page sizes nor the aperture.
  */
-int ioasid_vfio_container_add_group(struct file *file,
-				    struct iommu_group *group)
+static void ioasid_vfio_group_emulated(struct ioasid_vfio_group *vg)
+{
+	vg->pgsizes = PAGE_MASK;
+	vg->aperture_start = 0;
+	vg->aperture_last = ULONG_MAX;
+}
+
+static int ioasid_vfio_container_add(struct file *file,
+				     struct iommu_group *group, bool emulated)
 {
 	struct ioasid_ctx *ctx = ioasid_ctx_from_file(file);
 	struct ioasid_vfio_group *vg;
-	int rc;
+	int rc = 0;
 
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
@@ -147,7 +142,10 @@ int ioasid_vfio_container_add_group(struct file *file,
 	if (!vg)
 		return -ENOMEM;
 	vg->group = group;
-	rc = ioasid_vfio_group_probe(vg);
+	if (emulated)
+		ioasid_vfio_group_emulated(vg);
+	else
+		rc = ioasid_vfio_group_probe(vg);
 	if (rc)
 		goto err_free;
 
@@ -170,7 +168,52 @@ err_free:
 	kfree(vg);
 	return rc == -EADDRINUSE ? -EINVAL : rc;
 }
+
+/**
+ * ioasid_vfio_container_add_group - a VFIO group takes a context as its
+ *                                   container
+ * @file: The file given to VFIO_GROUP_SET_CONTAINER; VFIO holds a
+ *        reference on it until ioasid_vfio_container_remove_group()
+ * @group: The IOMMU group of the VFIO group
+ *
+ * Once the container has its IOMMU type, the group's reserved regions
+ * and what lies outside its IOMMU's aperture are reserved in the
+ * container's IOASID, as type1 refuses them from then on.
+ *
+ * Context: Process context, with the VFIO group's lock held.
+ * Return: 0, -EBADFD if @file is not a /dev/ioasid file, -ENODEV if no
+ * IOMMU translates the group's devices, -EINVAL if the container maps
+ * what the group cannot use (type1's answer), -EBUSY while a mapping has
+ * no user address (VFIO_DMA_UNMAP_FLAG_VADDR, as type1), or -ENOMEM.
+ */
+int ioasid_vfio_container_add_group(struct file *file,
+				    struct iommu_group *group)
+{
+	return ioasid_vfio_container_add(file, group, false);
+}
 EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_add_group, IOASID);
+
+/**
+ * ioasid_vfio_container_add_emulated - a VFIO group of emulated devices
+ *                                      takes a context as its container
+ * @file: As for ioasid_vfio_container_add_group()
+ * @group: The IOMMU group VFIO made for the emulated devices
+ *
+ * As ioasid_vfio_container_add_group(), for a group whose devices no
+ * IOMMU translates, as VFIO type1 takes them: each device's driver
+ * reaches the container's IOASID through an access
+ * (ioasid_vfio_container_attach_access()).
+ *
+ * Context: Process context, with the VFIO group's lock held.
+ * Return: 0, -EBADFD if @file is not a /dev/ioasid file, -EBUSY while a
+ * mapping has no user address, or -ENOMEM.
+ */
+int ioasid_vfio_container_add_emulated(struct file *file,
+				       struct iommu_group *group)
+{
+	return ioasid_vfio_container_add(file, group, true);
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_add_emulated, IOASID);
 
 /**
  * ioasid_vfio_container_remove_group - a VFIO group leaves its container
@@ -263,6 +306,29 @@ int ioasid_vfio_container_attach(struct ioasid_device *idev)
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_attach, IOASID);
+
+/**
+ * ioasid_vfio_container_attach_access - attach an emulated device's
+ *                                       access to its container's IOASID
+ * @access: The access of a device of an emulated group whose container is
+ *          the context, just created by VFIO_GROUP_GET_DEVICE_FD
+ *
+ * Context: Process context, with the VFIO group and device set locks held.
+ * Return: 0, -EINVAL before VFIO_SET_IOMMU, as type1, or an error of
+ * ioasid_access_attach().
+ */
+int ioasid_vfio_container_attach_access(struct ioasid_access *access)
+{
+	struct ioasid_vfio_call call;
+	int rc;
+
+	if (!ioasid_vfio_call_get(access->ctx, &call))
+		return -EINVAL;
+	rc = ioasid_access_attach_space(access, call.space);
+	ioasid_space_put(call.space);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(ioasid_vfio_container_attach_access, IOASID);
 
 static int ioasid_vfio_cache_coherent(struct ioasid_ctx *ctx)
 {

@@ -385,6 +385,12 @@ int ioasid_space_unmap_dirty(struct ioasid_space *space, u64 iova,
 	INIT_LIST_HEAD(&call.freed);
 	rc = ioasid_dirty_pieces(iova, length, page_size, data,
 				 ioasid_dirty_unmap_piece, &call);
+	/* As ioasid_space_unmap(): a driver's pins, let go of once asked. */
+	if (rc == -EBUSY) {
+		ioasid_access_notify_unmap(space, iova, iova + length - 1);
+		rc = ioasid_dirty_pieces(iova, length, page_size, data,
+					 ioasid_dirty_unmap_piece, &call);
+	}
 	list_for_each_entry_safe(m, tmp, &call.freed, free_link)
 		ioasid_mapping_free(m);
 	*unmapped = call.unmapped;

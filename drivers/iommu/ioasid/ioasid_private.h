@@ -30,6 +30,11 @@
  *     memory allocation.
  *  4. ioasid_group::lock: a group's attach state (device.c), held around
  *     the IOMMU core's group attach and replace.
+ *     ioasid_access::lock: an access's IOASID and pins (access.c), held
+ *     by attach, replace, detach, pin, unpin and rw.  Drivers call those
+ *     with their own locks held, and take the same locks in their unmap
+ *     callback: so the callback is called with no lock of ours held,
+ *     only a short-term reference on the access.
  *  5. ioasid_space::lock (rwsem): an IOASID's mappings, reserved ranges
  *     and domains (mapping.c, domain.c).  Pinning user memory happens
  *     before it is taken, so that maps into one IOASID pin in parallel.
@@ -166,7 +171,9 @@ struct ioasid_ctx {
 enum ioasid_object_type {
 	IOASID_OBJ_SPACE,
 	IOASID_OBJ_DEVICE,
+	IOASID_OBJ_ACCESS,
 	IOASID_OBJ_MOCK,
+	IOASID_OBJ_MOCK_ACCESS,
 	IOASID_OBJ_MAX,
 };
 
@@ -304,6 +311,9 @@ void ioasid_charge_move(struct ioasid_charge *from, struct ioasid_charge *to,
  *                 until VFIO_DMA_MAP_FLAG_VADDR gives a new one (owner.c).
  *                 Protected by the IOASID's lock.
  * @dmem: For device memory, its entry on the export (dmem.c); else NULL
+ * @access_pins: Pins of its pages taken through accesses (access.c),
+ *               changed with the IOASID's lock held for reading.  While
+ *               there are any, the mapping stays in its IOASID.
  * @free_link: On the list of mappings an unmap releases
  */
 struct ioasid_mapping {
@@ -314,6 +324,7 @@ struct ioasid_mapping {
 	bool vaddr_invalid;
 	u64 seq;
 	struct ioasid_dmem_mapping *dmem;
+	atomic_long_t access_pins;
 	struct list_head free_link;
 };
 
@@ -407,9 +418,12 @@ enum ioasid_dirty_mode {
  *            attached devices and what lies outside their apertures
  * @domains: The &struct ioasid_domain backing the IOASID
  * @dirty: Whether and how it tracks the pages devices write (dirty.c)
+ * @accesses: The &struct ioasid_access of each access attached, by id.
+ *            Changed by attach and detach with the access's lock held;
+ *            the xarray's own lock lets an unmap find them without it.
  *
- * While a device is attached, it holds a long-term reference on @obj, so
- * the IOASID cannot be destroyed under it.
+ * While a device or an access is attached, it holds a long-term
+ * reference on @obj, so the IOASID cannot be destroyed under it.
  */
 struct ioasid_space {
 	struct ioasid_object obj;
@@ -423,6 +437,7 @@ struct ioasid_space {
 	struct rb_root_cached reserved;
 	struct list_head domains;
 	enum ioasid_dirty_mode dirty;
+	struct xarray accesses;
 };
 
 /**
@@ -489,6 +504,36 @@ struct ioasid_device {
 	struct ioasid_group *igroup;
 	struct ioasid_space *space;
 };
+
+/**
+ * struct ioasid_access - a driver's use of an IOASID's memory by the CPU
+ * @obj: Registry entry.  Besides the registry's reference its creator
+ *       holds one until ioasid_access_destroy(), so user space cannot
+ *       destroy it.
+ * @ctx: The context; the creator keeps its file open
+ * @ops: The driver's callbacks
+ * @data: Their argument
+ * @lock: Serialises attach, replace and detach with pin, unpin and rw,
+ *        and protects @space and @pins
+ * @space: The IOASID it is attached to, with a long-term reference on
+ *         it, or NULL
+ * @pins: How many times each page of @space is pinned through the
+ *        access, as xarray values indexed by IOVA page number
+ */
+struct ioasid_access {
+	struct ioasid_object obj;
+	struct ioasid_ctx *ctx;
+	const struct ioasid_access_ops *ops;
+	void *data;
+	struct mutex lock; /* @space, @pins */
+	struct ioasid_space *space;
+	struct xarray pins;
+};
+
+int ioasid_access_attach_space(struct ioasid_access *access,
+			       struct ioasid_space *space);
+void ioasid_access_notify_unmap(struct ioasid_space *space,
+				unsigned long iova, unsigned long last);
 
 bool ioasid_dev_has_iommu(struct device *dev);
 int ioasid_device_attach_space(struct ioasid_device *idev,
@@ -573,6 +618,8 @@ struct ioasid_pages *ioasid_space_find_pages(struct ioasid_space *space,
 					     u64 iova, u64 length,
 					     unsigned long *pg_index);
 void ioasid_space_restore(struct ioasid_space *space, struct list_head *freed);
+struct ioasid_mapping *ioasid_space_find_mapping(struct ioasid_space *space,
+						 unsigned long iova);
 struct ioasid_mapping *ioasid_space_first_whole(struct ioasid_space *space,
 						unsigned long iova,
 						unsigned long last);
@@ -646,6 +693,8 @@ void ioasid_vfio_show_fdinfo(struct ioasid_ctx *ctx, struct seq_file *m);
 #ifdef CONFIG_IOASID_TEST
 int ioasid_test_ioctl(struct ioasid_ucmd *ucmd);
 void ioasid_test_mock_destroy(struct ioasid_object *obj);
+int ioasid_test_access(struct ioasid_ucmd *ucmd);
+void ioasid_test_access_destroy(struct ioasid_object *obj);
 bool ioasid_should_fail(void);
 int ioasid_test_init(void);
 void ioasid_test_exit(void);

@@ -34,6 +34,21 @@
  *                             device writing all over a range would: set
  *                             the dirty bit of each writable one while
  *                             the domain tracks
+ * @IOASID_TEST_OP_ACCESS_CREATE: Create a mock emulated device: a driver
+ *                                with an access on the context, which
+ *                                lets go of its pins when asked unless
+ *                                told not to.  Destroying the mock object
+ *                                (IOASID_DESTROY of @access.id) unpins
+ *                                what it holds and destroys the access.
+ * @IOASID_TEST_OP_ACCESS_ATTACH: Attach its access to @access.ioasid
+ * @IOASID_TEST_OP_ACCESS_REPLACE: Move its access to @access.ioasid
+ * @IOASID_TEST_OP_ACCESS_DETACH: Detach its access
+ * @IOASID_TEST_OP_ACCESS_PIN: Pin a range through its access, at most
+ *                             IOASID_MOCK_ACCESS_MAX_PIN bytes, and keep
+ *                             the pin until unpinned as a whole
+ * @IOASID_TEST_OP_ACCESS_UNPIN: Unpin a range the device pinned in one go
+ * @IOASID_TEST_OP_ACCESS_RW: Read or write through its access, at most
+ *                            IOASID_MOCK_ACCESS_MAX_RW bytes
  */
 enum ioasid_test_op {
 	IOASID_TEST_OP_PAGE_PINS = 1,
@@ -45,7 +60,29 @@ enum ioasid_test_op {
 	IOASID_TEST_OP_MOCK_DOMAIN,
 	IOASID_TEST_OP_REPLACE,
 	IOASID_TEST_OP_MOCK_WRITE,
+	IOASID_TEST_OP_ACCESS_CREATE,
+	IOASID_TEST_OP_ACCESS_ATTACH,
+	IOASID_TEST_OP_ACCESS_REPLACE,
+	IOASID_TEST_OP_ACCESS_DETACH,
+	IOASID_TEST_OP_ACCESS_PIN,
+	IOASID_TEST_OP_ACCESS_UNPIN,
+	IOASID_TEST_OP_ACCESS_RW,
 };
+
+/**
+ * enum ioasid_mock_access_flags - how a mock emulated device behaves
+ * @IOASID_MOCK_ACCESS_KEEP_PINS: Its unmap callback unpins nothing, as a
+ *                                buggy driver's would
+ */
+enum ioasid_mock_access_flags {
+	IOASID_MOCK_ACCESS_KEEP_PINS = 1 << 0,
+};
+
+/* For _PIN and _RW: the kernel's IOASID_ACCESS_WRITE, which they pass on. */
+#define IOASID_MOCK_ACCESS_WRITE	1
+
+#define IOASID_MOCK_ACCESS_MAX_PIN	(2UL << 20)
+#define IOASID_MOCK_ACCESS_MAX_RW	(64UL << 10)
 
 /**
  * enum ioasid_mock_flags - mock device properties
@@ -105,6 +142,18 @@ enum ioasid_mock_flags {
  * @mock_write.iova: In: first IOVA written
  * @mock_write.length: In: bytes written
  * @mock_write.out_ptes: Out: IOPTEs marked dirty
+ * @access: For the IOASID_TEST_OP_ACCESS_* ops
+ * @access.id: In: the mock emulated device; out for _CREATE
+ * @access.flags: In: enum ioasid_mock_access_flags for _CREATE,
+ *                IOASID_MOCK_ACCESS_WRITE for _PIN and _RW
+ * @access.ioasid: In: the IOASID for _ATTACH and _REPLACE
+ * @access.out_access_id: Out (_CREATE): the access's id in the context
+ * @access.iova: In: the first IOVA, for _PIN, _UNPIN and _RW
+ * @access.length: In: its bytes
+ * @access.uptr: In: the user buffer of _RW
+ * @access.out_phys: Out (_PIN): physical address of the first page pinned
+ * @access.out_unmaps: Out: calls of the device's unmap callback so far
+ * @access.out_pinned: Out: pages the device holds pinned
  */
 struct ioasid_test {
 	__u32 size;
@@ -159,6 +208,18 @@ struct ioasid_test {
 			__aligned_u64 length;
 			__aligned_u64 out_ptes;
 		} mock_write;
+		struct {
+			__u32 id;
+			__u32 flags;
+			__u32 ioasid;
+			__u32 out_access_id;
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 uptr;
+			__aligned_u64 out_phys;
+			__aligned_u64 out_unmaps;
+			__aligned_u64 out_pinned;
+		} access;
 	};
 };
 

@@ -365,7 +365,11 @@ void ioasid_space_remove_mapping(struct ioasid_space *space, u64 iova,
 
 	down_write(&space->lock);
 	m = to_mapping(interval_tree_iter_first(&space->mappings, iova, iova));
-	if (m && m->seq == seq) {
+	/*
+	 * A driver that pinned the new mapping through an access keeps it:
+	 * its pages may be in use, and the pins hold the mapping.
+	 */
+	if (m && m->seq == seq && !atomic_long_read(&m->access_pins)) {
 		ioasid_mapping_remove(space, m);
 		list_add(&m->free_link, &freed);
 		ioasid_domains_unmap(space, &freed);
@@ -401,6 +405,42 @@ struct ioasid_pages *ioasid_space_find_pages(struct ioasid_space *space,
 	kref_get(&m->pages->kref);
 	*pg_index = m->pg_index + ((iova - m->node.start) >> PAGE_SHIFT);
 	return m->pages;
+}
+
+/**
+ * ioasid_space_find_mapping - the mapping holding an IOVA
+ * @space: The IOASID, locked
+ * @iova: The IOVA
+ *
+ * Return: the mapping, or NULL where nothing is mapped.
+ */
+struct ioasid_mapping *ioasid_space_find_mapping(struct ioasid_space *space,
+						 unsigned long iova)
+{
+	lockdep_assert_held(&space->lock);
+
+	return to_mapping(interval_tree_iter_first(&space->mappings, iova,
+						   iova));
+}
+
+/*
+ * Whether a mapping from @first on, up to @last, has pages pinned through
+ * an access: only looked for while an access is attached, since detach
+ * waits for an access's pins to go.
+ */
+static bool ioasid_space_range_pinned(struct ioasid_space *space,
+				      struct ioasid_mapping *first,
+				      unsigned long iova, unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	if (xa_empty(&space->accesses))
+		return false;
+	for (node = &first->node; node;
+	     node = interval_tree_iter_next(node, iova, last))
+		if (atomic_long_read(&to_mapping(node)->access_pins))
+			return true;
+	return false;
 }
 
 /**
@@ -462,7 +502,10 @@ bool ioasid_space_cuts_mapping(struct ioasid_space *space, unsigned long iova,
  * @unmapped: Their bytes are added here
  *
  * Return: 0, -ENOENT for no mapping in the range, -EINVAL with nothing
- * removed if a mapping crosses either end of it.
+ * removed if a mapping crosses either end of it, -EBUSY with nothing
+ * removed if a driver has pages of the range pinned through an access
+ * (the caller asks it to let go with ioasid_access_notify_unmap(), with
+ * the lock dropped, and tries again).
  */
 int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 			    unsigned long last, struct list_head *freed,
@@ -476,6 +519,8 @@ int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 	m = ioasid_space_first_whole(space, iova, last);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
+	if (ioasid_space_range_pinned(space, m, iova, last))
+		return -EBUSY;
 	for (node = &m->node; node; node = next) {
 		next = interval_tree_iter_next(node, iova, last);
 		m = to_mapping(node);
@@ -536,6 +581,30 @@ bool ioasid_space_v1_range(struct ioasid_space *space, unsigned long iova,
 	return true;
 }
 
+/* One try of ioasid_space_unmap(); *@last becomes the range's last byte. */
+static int ioasid_space_unmap_once(struct ioasid_space *space,
+				   unsigned long iova, unsigned long *last,
+				   enum ioasid_unmap_rule rule, u64 *unmapped)
+{
+	struct ioasid_mapping *m, *tmp;
+	LIST_HEAD(freed);
+	int rc = -ENOENT;
+
+	*unmapped = 0;
+	down_write(&space->lock);
+	if (rule == IOASID_UNMAP_EXACT ||
+	    ioasid_space_v1_range(space, iova, last))
+		rc = ioasid_space_take_range(space, iova, *last, &freed,
+					     unmapped);
+	if (!rc)
+		ioasid_domains_unmap(space, &freed);
+	up_write(&space->lock);
+
+	list_for_each_entry_safe(m, tmp, &freed, free_link)
+		ioasid_mapping_free(m);
+	return rc;
+}
+
 /**
  * ioasid_space_unmap - remove the mappings of a range
  * @space: The IOASID, with a reference for the call
@@ -547,28 +616,23 @@ bool ioasid_space_v1_range(struct ioasid_space *space, unsigned long iova,
  * @unmapped: Output: the bytes unmapped
  *
  * Return: 0, -ENOENT when no mapping lies in the range, -EINVAL when
- * one crosses an end of it (IOASID_UNMAP_EXACT); nothing changes on
- * error.  On success no device can reach the unmapped pages any more.
+ * one crosses an end of it (IOASID_UNMAP_EXACT), -EBUSY when a driver
+ * keeps pages of it pinned through an access after its unmap callback;
+ * nothing changes on error.  On success no device can reach the unmapped
+ * pages any more.
  */
 int ioasid_space_unmap(struct ioasid_space *space, unsigned long iova,
 		       unsigned long last, enum ioasid_unmap_rule rule,
 		       u64 *unmapped)
 {
-	struct ioasid_mapping *m, *tmp;
-	LIST_HEAD(freed);
-	int rc = -ENOENT;
+	int rc;
 
-	*unmapped = 0;
-	down_write(&space->lock);
-	if (rule == IOASID_UNMAP_EXACT ||
-	    ioasid_space_v1_range(space, iova, &last))
-		rc = ioasid_space_take_range(space, iova, last, &freed,
+	rc = ioasid_space_unmap_once(space, iova, &last, rule, unmapped);
+	/* Pinned by a driver: ask it to let go, then try once more. */
+	if (rc == -EBUSY) {
+		ioasid_access_notify_unmap(space, iova, last);
+		rc = ioasid_space_unmap_once(space, iova, &last, rule,
 					     unmapped);
-	if (!rc)
-		ioasid_domains_unmap(space, &freed);
-	up_write(&space->lock);
-
-	list_for_each_entry_safe(m, tmp, &freed, free_link)
-		ioasid_mapping_free(m);
+	}
 	return rc;
 }

@@ -23,6 +23,7 @@ static void (*const ioasid_object_destroy_fn[IOASID_OBJ_MAX])(struct ioasid_obje
 	[IOASID_OBJ_SPACE] = ioasid_space_destroy,
 #ifdef CONFIG_IOASID_TEST
 	[IOASID_OBJ_MOCK] = ioasid_test_mock_destroy,
+	[IOASID_OBJ_MOCK_ACCESS] = ioasid_test_access_destroy,
 #endif
 };
 

@@ -928,6 +928,8 @@ int ioasid_test_ioctl(struct ioasid_ucmd *ucmd)
 	case IOASID_TEST_OP_MOCK_WRITE:
 		return ioasid_test_on_domain(ucmd, cmd->mock_write.dev_id,
 					     mock_write_domain);
+	case IOASID_TEST_OP_ACCESS_CREATE ... IOASID_TEST_OP_ACCESS_RW:
+		return ioasid_test_access(ucmd);
 	default:
 		return -EOPNOTSUPP;
 	}

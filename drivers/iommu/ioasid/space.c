@@ -39,6 +39,7 @@ struct ioasid_space *ioasid_space_create(struct ioasid_ctx *ctx,
 	space->mappings = RB_ROOT_CACHED;
 	space->reserved = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&space->domains);
+	xa_init(&space->accesses);
 	return space;
 }
 
@@ -76,9 +77,11 @@ void ioasid_space_destroy(struct ioasid_object *obj)
 {
 	struct ioasid_space *space = container_of(obj, struct ioasid_space, obj);
 
-	/* Attached devices hold a reference: there is no domain left. */
+	/* Attached devices and accesses hold a reference: none is left. */
 	WARN_ON(!list_empty(&space->domains));
+	WARN_ON(!xa_empty(&space->accesses));
 	ioasid_space_unmap_all(space);
+	xa_destroy(&space->accesses);
 	kfree(space);
 }
 

@@ -246,7 +246,7 @@ static int ioasid_vec_map(struct ioasid_vec_call *v)
  * Take every entry's mappings off the IOASID; only when all could be
  * taken are they unmapped from the domains, one IOTLB flush per domain.
  */
-static int ioasid_vec_unmap(struct ioasid_vec_call *v)
+static int ioasid_vec_unmap_once(struct ioasid_vec_call *v)
 {
 	struct ioasid_space *space = v->space;
 	struct ioasid_mapping *m, *tmp;
@@ -274,6 +274,24 @@ static int ioasid_vec_unmap(struct ioasid_vec_call *v)
 	list_for_each_entry_safe(m, tmp, &freed, free_link)
 		ioasid_mapping_free(m);
 	return rc;
+}
+
+/*
+ * Unmap, and if a driver has pages of the ranges pinned through an
+ * access, ask it to let go of every range and try once more.
+ */
+static int ioasid_vec_unmap(struct ioasid_vec_call *v)
+{
+	struct ioasid_vec_entry *e;
+	int rc;
+
+	rc = ioasid_vec_unmap_once(v);
+	if (rc != -EBUSY)
+		return rc;
+	for (e = v->e; e < v->e + v->cmd->count; e++)
+		ioasid_access_notify_unmap(v->space, e->iova,
+					   e->iova + e->length - 1);
+	return ioasid_vec_unmap_once(v);
 }
 
 /* Look up the IOASIDs and the file of a call. */

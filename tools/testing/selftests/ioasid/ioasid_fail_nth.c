@@ -474,4 +474,64 @@ TEST_F(fail_nth_map, dirty_tracking)
 	ASSERT_EQ(0, domain_info(self->fd, &b).mock_domain.out_ptes);
 }
 
+/*
+ * An emulated device's driver pins across two mappings, attaches its
+ * access and has it moved: each failure leaves no pin and the access
+ * where it was.
+ */
+TEST_F(fail_nth_map, access)
+{
+	__u64 half = BUF_SIZE / 2, pins, locked;
+	struct mock_access ma;
+	unsigned int n;
+	int rc;
+
+	ASSERT_EQ(0, map_at(self->fd, self->ioasid, self->buf, half, 0x100000));
+	ASSERT_EQ(0, map_at(self->fd, self->ioasid, (char *)self->buf + half,
+			    half, 0x100000 + half));
+	ASSERT_EQ(0, access_add(self->fd, 0, &ma));
+	/*
+	 * EFAULT is the test op's copy-in (nothing done) or its answer (done):
+	 * start again from detached.  A failed allocation changes nothing.
+	 */
+	fail_nth_sweep(n, rc, access_attach(self->fd, &ma, self->ioasid)) {
+		if (rc == 0 || errno == EFAULT) {
+			ASSERT_EQ(0, access_detach(self->fd, &ma));
+			continue;
+		}
+		ASSERT_EQ(ENOMEM, errno);
+		ASSERT_ERRNO(ENOENT, access_pin(self->fd, &ma, 0x100000,
+						4096, 0));
+	}
+	ASSERT_EQ(0, rc);
+
+	fail_nth_sweep(n, rc, access_pin(self->fd, &ma, 0x100000, BUF_SIZE,
+					 IOASID_MOCK_ACCESS_WRITE)) {
+		if (rc == 0 || errno == EFAULT) {
+			access_unpin(self->fd, &ma, 0x100000, BUF_SIZE);
+			ASSERT_EQ(0, ma.pinned);
+			continue;
+		}
+		ASSERT_EQ(ENOMEM, errno);
+		ASSERT_EQ(0, ma.pinned);
+		pin_state(self->fd, (char *)self->buf + BUF_SIZE - 4096, &pins,
+			  &locked);
+		ASSERT_EQ(self->pins + 1, pins);
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(BUF_SIZE / 4096, ma.pinned);
+	/* Reached at least the copy-in and a record of each mapping. */
+	ASSERT_LE(3, n);
+
+	/* The driver lets go when asked; the move itself may fail after. */
+	fail_nth_sweep(n, rc, access_replace(self->fd, &ma, self->other))
+		ASSERT_TRUE(injected_errno(errno));
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(0, ma.pinned);
+	ASSERT_EQ(0, ioasid_destroy(self->fd, ma.id));
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+	ASSERT_TRUE(unchanged(self->fd, self->ioasid, self->buf, self->pins,
+			      self->locked));
+}
+
 TEST_HARNESS_MAIN

@@ -220,4 +220,91 @@ static inline int unmap_dirty(int fd, unsigned int ioasid, uint64_t iova,
 	return rc;
 }
 
+/* A mock emulated device: a driver with an access on the context. */
+struct mock_access {
+	unsigned int id;
+	unsigned int access_id;
+	uint64_t unmaps;	/* its unmap callback's calls, at the last op */
+	uint64_t pinned;	/* pages it held pinned, at the last op */
+	uint64_t phys;		/* the first page its last pin got */
+};
+
+static inline int access_add(int fd, unsigned int flags, struct mock_access *ma)
+{
+	struct ioasid_test cmd = {};
+	int rc;
+
+	cmd.access.flags = flags;
+	rc = test_op(fd, &cmd, IOASID_TEST_OP_ACCESS_CREATE);
+	ma->id = cmd.access.id;
+	ma->access_id = cmd.access.out_access_id;
+	ma->unmaps = 0;
+	ma->pinned = 0;
+	return rc;
+}
+
+/* One IOASID_TEST_OP_ACCESS_* op; the device's counts are kept in @ma. */
+static inline int access_op(int fd, struct mock_access *ma, unsigned int op,
+			    unsigned int ioasid, uint64_t iova,
+			    uint64_t length, unsigned int flags, void *buf)
+{
+	struct ioasid_test cmd = {};
+	int rc, err;
+
+	cmd.access.id = ma->id;
+	cmd.access.ioasid = ioasid;
+	cmd.access.iova = iova;
+	cmd.access.length = length;
+	cmd.access.flags = flags;
+	cmd.access.uptr = (uintptr_t)buf;
+	rc = test_op(fd, &cmd, op);
+	err = errno;
+	ma->unmaps = cmd.access.out_unmaps;
+	ma->pinned = cmd.access.out_pinned;
+	ma->phys = cmd.access.out_phys;
+	errno = err;
+	return rc;
+}
+
+static inline int access_attach(int fd, struct mock_access *ma,
+				unsigned int ioasid)
+{
+	return access_op(fd, ma, IOASID_TEST_OP_ACCESS_ATTACH, ioasid, 0, 0, 0,
+			 NULL);
+}
+
+static inline int access_replace(int fd, struct mock_access *ma,
+				 unsigned int ioasid)
+{
+	return access_op(fd, ma, IOASID_TEST_OP_ACCESS_REPLACE, ioasid, 0, 0,
+			 0, NULL);
+}
+
+static inline int access_detach(int fd, struct mock_access *ma)
+{
+	return access_op(fd, ma, IOASID_TEST_OP_ACCESS_DETACH, 0, 0, 0, 0,
+			 NULL);
+}
+
+static inline int access_pin(int fd, struct mock_access *ma, uint64_t iova,
+			     uint64_t length, unsigned int flags)
+{
+	return access_op(fd, ma, IOASID_TEST_OP_ACCESS_PIN, 0, iova, length,
+			 flags, NULL);
+}
+
+static inline int access_unpin(int fd, struct mock_access *ma, uint64_t iova,
+			       uint64_t length)
+{
+	return access_op(fd, ma, IOASID_TEST_OP_ACCESS_UNPIN, 0, iova, length,
+			 0, NULL);
+}
+
+static inline int access_rw(int fd, struct mock_access *ma, uint64_t iova,
+			    void *buf, uint64_t length, unsigned int flags)
+{
+	return access_op(fd, ma, IOASID_TEST_OP_ACCESS_RW, 0, iova, length,
+			 flags, buf);
+}
+
 #endif /* __SELFTEST_IOASID_MOCK_H */
