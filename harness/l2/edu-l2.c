@@ -13,7 +13,9 @@
  * IOMMU must block: the guest's RAM must not change.  MODE "p2p": two edu
  * devices; the round trip on the first, then the first writes 4 bytes into
  * the second's BAR0 (peer to peer, the VMM having mapped that BAR for DMA)
- * at its register 0x04, which must then read their complement.
+ * at its register 0x04, which must then read their complement.  MODE
+ * "mdev": the round trip, with a mediated device (the kernel's sample
+ * mtty, 4348:3253) assigned beside edu, which must be on the bus too.
  *
  * The results go to COM1.  Then it prints "L2: waiting", waits for one
  * byte on COM1, so that whoever runs the VMM can look at the live VM, and
@@ -39,6 +41,7 @@
 #define PCI_CMD_MEMORY	0x2
 #define PCI_CMD_MASTER	0x4
 #define EDU_IDS		0x11e81234	/* device << 16 | vendor */
+#define MTTY_IDS	0x32534348
 
 #define EDU_ID		0x00
 #define EDU_ID_VALUE	0x010000ed
@@ -414,6 +417,23 @@ static unsigned long edu_find(unsigned int from)
 	return bar;
 }
 
+/* The mediated device beside edu: present, with its ids. */
+static int mtty_find(void)
+{
+	unsigned int devfn;
+
+	for (devfn = 0; devfn < 256; devfn += 8) {
+		if (pci_read(devfn, 0) != MTTY_IDS)
+			continue;
+		print("L2: mtty at 00:");
+		print_hex(devfn >> 3, 2);
+		print(".0\n");
+		return 0;
+	}
+	print("L2: FAIL: no mtty device on bus 0\n");
+	return -1;
+}
+
 static int run(const struct mb_info *mbi)
 {
 	unsigned long bar, peer_bar, ram_end;
@@ -423,8 +443,8 @@ static int run(const struct mb_info *mbi)
 	if (mbi->flags & MB_INFO_CMDLINE)
 		mode = last_word((const char *)mbi->cmdline);
 	if (!streq(mode, "ok") && !streq(mode, "outside") &&
-	    !streq(mode, "p2p")) {
-		print("L2: FAIL: the command line names no mode (ok, outside, p2p)\n");
+	    !streq(mode, "p2p") && !streq(mode, "mdev")) {
+		print("L2: FAIL: the command line names no mode (ok, outside, p2p, mdev)\n");
 		return -1;
 	}
 	if (!(mbi->flags & MB_INFO_MEM)) {
@@ -452,6 +472,8 @@ static int run(const struct mb_info *mbi)
 		peer_bar = edu_find(edu_devfn + 1);
 		return peer_bar ? peer_to_peer(bar, peer_bar, seed) : -1;
 	}
+	if (streq(mode, "mdev"))
+		return mtty_find();
 	return 0;
 }
 

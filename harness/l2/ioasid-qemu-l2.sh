@@ -17,9 +17,12 @@
 # usage: ioasid-qemu-l2.sh [CONTAINER:ACCEL:MODE...]
 #   CONTAINER  type1 or ioasid
 #   ACCEL      kvm (-accel kvm -cpu host: nested SVM) or tcg
-#   MODE       ok (DMA round trip), outside (and a DMA outside its RAM) or
+#   MODE       ok (DMA round trip), outside (and a DMA outside its RAM),
 #              p2p (two edu devices, QEMU's defaults: it maps their BARs
-#              for DMA, and the first edu writes into the second's BAR)
+#              for DMA, and the first edu writes into the second's BAR) or
+#              mdev (the round trip, with the kernel's sample mediated
+#              device, mtty, assigned beside edu: a VFIO device with no
+#              IOMMU, which the guest must find)
 # environment:
 #   L2_NONCOHERENT  what KVM must count while the guest runs under kvm:
 #                   0 on a VT-d unit with snoop control, 1 without
@@ -102,6 +105,11 @@ guest_state() {
 	done
 }
 
+# The mediated device of mode mdev, created for the run and removed after.
+MTTY_TYPE=/sys/class/mtty/mtty/mdev_supported_types/mtty-1
+MTTY_UUID=83b8f4f2-509f-382f-3c1e-e6bfe0fa1002
+mtty=/sys/bus/mdev/devices/$MTTY_UUID
+
 # What every run needs; an empty $setup means ready.
 setup=
 missing() { setup="$setup${setup:+; }$*"; }
@@ -174,7 +182,10 @@ run() {
 	ok|outside) devices="-device vfio-pci,host=$bdf,x-no-mmap=on" ;;
 	p2p) devices="-device vfio-pci,host=$bdf -device vfio-pci,host=$peer"
 	     [ -n "$peer" ] || fail "p2p needs a second edu device" ;;
-	*) fail "no guest mode '$mode' (ok, outside, p2p)" ;;
+	mdev) devices="-device vfio-pci,host=$bdf,x-no-mmap=on -device vfio-pci,sysfsdev=$mtty"
+	      { [ -d "$MTTY_TYPE" ] && echo "$MTTY_UUID" > "$MTTY_TYPE/create"; } ||
+		fail "cannot create an mtty mediated device" ;;
+	*) fail "no guest mode '$mode' (ok, outside, p2p, mdev)" ;;
 	esac
 	# Which file /dev/vfio/vfio is now: VFIO's own, or /dev/ioasid.
 	if [ "$container" = ioasid ]; then
@@ -287,6 +298,8 @@ inspect() {
 	groups=1
 	[ "$mode" = p2p ] && [ "$(basename "$(readlink "/sys/bus/pci/devices/$peer/iommu_group")")" != "$group" ] &&
 		groups=2
+	# The mediated device has a group of its own.
+	[ "$mode" = mdev ] && groups=2
 	grep -q "^ioasid-vfio-groups:$(printf '\t')$groups\$" "$hits" ||
 		fail "the ioasid container does not hold $groups group(s)"
 	if [ "$mode" = p2p ]; then
@@ -331,6 +344,9 @@ after() {
 		[ "$n" -gt 0 ] || fail "no IOMMU fault for the DMA outside the guest's RAM"
 	else
 		[ "$n" = 0 ] || fail "$n IOMMU fault(s) in a run that only does good DMA"
+	fi
+	if [ -d "$mtty" ]; then
+		echo 1 > "$mtty/remove" || fail "cannot remove the mtty device"
 	fi
 	if [ "$container" = ioasid ]; then
 		umount /dev/vfio/vfio || fail "cannot unmount /dev/vfio/vfio"
