@@ -9,6 +9,7 @@
  * the driver's side (its unmap callback's calls, what it holds pinned) as
  * the mock device reports it.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -244,6 +245,41 @@ TEST_F(access, unmap_refused_while_the_driver_keeps_pins)
 	ASSERT_EQ(0, access_unpin(self->fd, &keeper, IOVA, PAGE));
 	ASSERT_EQ(HALF, unmapped(self->fd, self->ioasid, IOVA, HALF));
 	ASSERT_EQ(self->pins - 1, pins_of(self->fd, self->buf + PAGE));
+}
+
+/* A memfd mapped by file answers as the caller's memory does. */
+TEST_F(access, file_mapping)
+{
+	IOASID_CMD(ioasid_map, cmd);
+	static const char bytes[16] = "0123456789abcdef";
+	uint64_t iova = 0x2000000;
+	char *view;
+	int mfd;
+
+	mfd = memfd_create("access", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, 4 * PAGE));
+	view = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, view);
+	memset(view, 0x33, 4 * PAGE);
+	cmd.flags = IOASID_MAP_READ | IOASID_MAP_WRITE | IOASID_MAP_FIXED_IOVA |
+		    IOASID_MAP_FILE;
+	cmd.ioasid = self->ioasid;
+	cmd.fd = mfd;
+	cmd.length = 4 * PAGE;
+	cmd.iova = iova;
+	ASSERT_EQ(0, ioctl(self->fd, IOASID_MAP, &cmd));
+	ASSERT_EQ(0, access_pin(self->fd, &self->ma, iova + PAGE, 2 * PAGE,
+				IOASID_MOCK_ACCESS_WRITE));
+	ASSERT_EQ(page_phys(self->fd, view + PAGE, NULL), self->ma.phys);
+	ASSERT_EQ(0, access_rw(self->fd, &self->ma, iova + 3 * PAGE - 8,
+			       (void *)bytes, 16, IOASID_MOCK_ACCESS_WRITE));
+	ASSERT_EQ(0, memcmp(view + 3 * PAGE - 8, bytes, 16));
+	ASSERT_EQ(0x33, view[3 * PAGE + 8]);
+	ASSERT_EQ(0, access_unpin(self->fd, &self->ma, iova + PAGE, 2 * PAGE));
+	ASSERT_EQ(4 * PAGE, unmapped(self->fd, self->ioasid, iova, 4 * PAGE));
+	munmap(view, 4 * PAGE);
+	close(mfd);
 }
 
 /* Bytes across the two mappings, written then read back. */

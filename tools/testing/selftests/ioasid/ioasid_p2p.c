@@ -13,7 +13,7 @@
 #define _GNU_SOURCE
 #include <sys/mman.h>
 
-#include "ioasid_test.h"
+#include "ioasid_mock.h"
 
 #define PAGE		4096UL
 #define EDU_LIVE	0x04
@@ -170,6 +170,31 @@ TEST_F(p2p, part_of_a_bar_and_its_own)
 	ASSERT_EQ(0, region_info(self->a.fd, VFIO_PCI_BAR0_REGION_INDEX, &own));
 	ASSERT_EQ(0, map_bar(self->fd, self->ioasid, self->a.fd, own.offset,
 			     BAR_SIZE, RW_FIXED, IOVA_BAR));
+	ASSERT_EQ(BAR_SIZE, unmap(self->fd, self->ioasid, IOVA_BAR, BAR_SIZE));
+}
+
+/*
+ * The driver of an emulated device reaches memory, not a BAR: device
+ * memory has no struct page to pin, nor to copy through.
+ */
+TEST_F(p2p, accesses_do_not_reach_a_bar)
+{
+	struct mock_access ma;
+	uint32_t word = 0;
+
+	ASSERT_EQ(0, map_bar(self->fd, self->ioasid, self->b.fd, self->bar0,
+			     BAR_SIZE, RW_FIXED, IOVA_BAR));
+	ASSERT_EQ(0, access_add(self->fd, 0, &ma));
+	ASSERT_EQ(0, access_attach(self->fd, &ma, self->ioasid));
+	ASSERT_ERRNO(EOPNOTSUPP, access_pin(self->fd, &ma, IOVA_BAR, PAGE, 0));
+	ASSERT_ERRNO(EOPNOTSUPP, access_rw(self->fd, &ma, IOVA_BAR + EDU_LIVE,
+					   &word, 4, 0));
+	/* The memory mapped beside it, yes. */
+	self->buf[0] = 0x12345678;
+	ASSERT_EQ(0, access_rw(self->fd, &ma, IOVA_BUF, &word, 4, 0));
+	ASSERT_EQ(0x12345678, word);
+	ASSERT_EQ(0, ma.pinned);
+	ASSERT_EQ(0, ioasid_destroy(self->fd, ma.id));
 	ASSERT_EQ(BAR_SIZE, unmap(self->fd, self->ioasid, IOVA_BAR, BAR_SIZE));
 }
 
