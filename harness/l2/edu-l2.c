@@ -477,25 +477,24 @@ static int run(const struct mb_info *mbi)
 	return 0;
 }
 
-/* An IDT gate: a 32-bit interrupt gate, present, ring 0. */
+/* An IDT gate: a 32-bit interrupt gate, present, ring 0; no padding. */
 struct idt_gate {
 	unsigned short offset_low;
 	unsigned short selector;
 	unsigned short type;
 	unsigned short offset_high;
-} __attribute__((packed));
+};
 
-static struct idt_gate idt[256] __attribute__((aligned(8)));
-extern const char trap_stubs[];
+static struct idt_gate idt[256];
+/* entry.S: 256 stubs of 16 bytes, one per vector. */
+void trap_stubs(void);
 
 static void load_idt(void)
 {
-	struct {
-		unsigned short limit;
-		unsigned int base;
-	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (unsigned int)idt };
+	unsigned int base = (unsigned int)idt, i, stub;
+	/* The IDTR: a 16-bit limit, then the 32-bit base. */
+	unsigned short idtr[3] = { sizeof(idt) - 1, base & 0xffff, base >> 16 };
 	unsigned short cs;
-	unsigned int i, stub;
 
 	asm volatile("mov %%cs, %0" : "=r"(cs));
 	for (i = 0; i < 256; i++) {
