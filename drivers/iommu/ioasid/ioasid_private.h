@@ -684,6 +684,27 @@ void ioasid_dmem_mapping_free(struct ioasid_mapping *m);
 bool ioasid_dmem_mapping_revoked(struct ioasid_mapping *m);
 void ioasid_dmem_show_fdinfo(struct ioasid_ctx *ctx, struct seq_file *m);
 
+/**
+ * struct ioasid_vfio_call - what a container ioctl works on
+ * @space: The container's IOASID, with a reference for the call
+ * @type: The IOMMU type
+ * @pgsizes: The IOPTE sizes every domain of its groups has, or will have
+ */
+struct ioasid_vfio_call {
+	struct ioasid_space *space;
+	unsigned int type;
+	u64 pgsizes;
+};
+
+/* The smallest IOPTE of the container, which type1's bitmaps count in. */
+static inline u64 ioasid_vfio_dirty_pgsize(struct ioasid_vfio_call *call)
+{
+	return 1ULL << __ffs64(call->pgsizes);
+}
+
+int ioasid_vfio_map_dma(struct ioasid_vfio_call *call, void __user *uarg);
+int ioasid_vfio_unmap_dma(struct ioasid_vfio_call *call, void __user *uarg);
+int ioasid_vfio_dirty_pages(struct ioasid_vfio_call *call, void __user *uarg);
 void ioasid_vfio_init(struct ioasid_ctx *ctx);
 void ioasid_vfio_destroy(struct ioasid_ctx *ctx);
 long ioasid_vfio_ioctl(struct ioasid_ctx *ctx, unsigned int cmd,
