@@ -1075,7 +1075,8 @@ static void verify_all(void)
 }
 
 /* ---------------------------------------------------------------------
- * How a call's struct is presented: as it should be, or not.
+ * A fuzzed call: its struct presented as it should be, or not, then
+ * issued, and its answer checked, by the same few helpers for every op.
  */
 union ubuf {
 	uint64_t align;
@@ -1098,55 +1099,107 @@ static int pick_shape(void)
 }
 
 /*
- * Set the size of the @len-byte struct in @u as @shape says, and what
- * the shape alone makes the answer: a longer struct with a zero tail is
- * accepted, with a non-zero tail E2BIG, a shorter one EINVAL, and an
- * unreadable one EFAULT.  Returns the pointer to pass.
+ * A fuzzed call on the current context: its struct, built in @u, what
+ * the model allows it to answer, and its description for the log.
  */
-static void *shaped(union ubuf *u, size_t len, int shape, struct want *w,
-		    char *desc, size_t dlen, uint32_t *size)
-{
-	size_t used = strlen(desc);
-	uint32_t extra = 8 * (1 + pick(16));
+struct call {
+	union ubuf u;
+	void *arg;		/* what the ioctl gets: @u, or an unreadable page */
+	const char *name;	/* the command, in mismatches */
+	size_t len;		/* the struct's size in the uAPI */
+	uint32_t size;		/* the size the call gives */
+	int shape;
+	struct want w;
+	char desc[240];
+	int rc, err;
+	bool right;		/* the model allows the answer */
+};
 
-	*size = len;
-	switch (shape) {
-	case SH_LONG:
-		*size = len + extra;
-		break;
-	case SH_JUNK:
-		*size = len + extra;
-		u->b[len + pick(extra)] = 1 + pick(255);
-		only(w, E2BIG);
-		break;
-	case SH_SHORT:
-		*size = pick(len);
-		only(w, EINVAL);
-		break;
-	case SH_FAULT:
-		only(w, EFAULT);
-		snprintf(desc + used, dlen - used, " [struct unreadable]");
-		return R->guard_lo;
-	}
-	memcpy(u->b, size, sizeof(*size));
-	if (shape != SH_OK)
-		snprintf(desc + used, dlen - used, " [size %u of %zu]", *size, len);
-	return u;
+/*
+ * Start a call of command @name with its @len-byte struct zeroed, well
+ * formed (its leading size field says @len, as the ioctls without shapes
+ * need) and allowed to succeed; returns the struct to fill in.
+ */
+static void *call_begin(struct call *call, const char *name, size_t len)
+{
+	memset(call, 0, sizeof(*call));
+	call->arg = &call->u;
+	call->name = name;
+	call->len = len;
+	call->size = len;
+	memcpy(call->u.b, &call->size, sizeof(call->size));
+	want_init(&call->w);
+	return call->u.b;
 }
 
-/* A struct longer than the kernel's must come back with its tail zero. */
-static void check_tail(const char *what, const union ubuf *u, size_t len,
-		       uint32_t size, int shape)
+/* The call as the log and any mismatch name it; call_shape() appends to it. */
+static __printf(2, 3) void call_desc(struct call *call, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(call->desc, sizeof(call->desc), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Present the struct as @shape says, and add what the shape alone makes
+ * the answer: a longer struct with a zero tail is accepted, with a
+ * non-zero tail E2BIG, a shorter one EINVAL, and an unreadable one
+ * EFAULT.  Comes after call_desc(): the description gets the shape.
+ */
+static void call_shape(struct call *call, int shape)
+{
+	size_t used = strlen(call->desc), room = sizeof(call->desc) - used;
+	uint32_t extra = 8 * (1 + pick(16));
+
+	call->shape = shape;
+	switch (shape) {
+	case SH_LONG:
+		call->size = call->len + extra;
+		break;
+	case SH_JUNK:
+		call->size = call->len + extra;
+		call->u.b[call->len + pick(extra)] = 1 + pick(255);
+		only(&call->w, E2BIG);
+		break;
+	case SH_SHORT:
+		call->size = pick(call->len);
+		only(&call->w, EINVAL);
+		break;
+	case SH_FAULT:
+		only(&call->w, EFAULT);
+		snprintf(call->desc + used, room, " [struct unreadable]");
+		call->arg = R->guard_lo;
+		return;
+	}
+	memcpy(call->u.b, &call->size, sizeof(call->size));
+	if (shape != SH_OK)
+		snprintf(call->desc + used, room, " [size %u of %zu]", call->size, call->len);
+}
+
+/*
+ * Issue the call and check its answer against the model's.  True when the
+ * model allows it and the kernel wrote the struct back: on success, and on
+ * EMSGSIZE, which says how much room an array needs.  A struct longer than
+ * the kernel's must then come back with its tail zero.
+ */
+static bool call_issue(struct call *call, unsigned long req)
 {
 	size_t i;
 
-	if (shape != SH_LONG)
-		return;
-	for (i = len; i < size; i++)
-		if (u->b[i]) {
-			mismatch("%s wrote byte %zu past its %zu-byte struct", what, i, len);
-			return;
+	call->rc = xioctl(C(R->cur)->fd, req, call->arg);
+	call->err = errno;
+	call->right = answer(call->desc, call->rc, call->err, &call->w);
+	if (!call->right || (call->rc && call->err != EMSGSIZE))
+		return false;
+	for (i = call->len; call->shape == SH_LONG && i < call->size; i++)
+		if (call->u.b[i]) {
+			mismatch("%s wrote byte %zu past its %zu-byte struct",
+				 call->name, i, call->len);
+			break;
 		}
+	return true;
 }
 
 /* ---------------------------------------------------------------------
@@ -1195,39 +1248,31 @@ static void op_alloc(void)
 		0, 0, 0, IOASID_ALLOC_ACCOUNT_MM, IOASID_ALLOC_ACCOUNT_MM,
 		IOASID_ALLOC_REQUIRE_COHERENCY, ALLOC_FLAGS,
 	};
-	int c = R->cur, shape = pick_shape(), rc, err;
+	int c = R->cur, shape = pick_shape();
 	struct ioasid_alloc *cmd;
-	uint32_t id = lowest_free(c), size;
-	union ubuf u = {};
+	uint32_t id = lowest_free(c);
 	unsigned int v = pick(100);
-	struct want w;
-	char d[200];
-	void *arg;
+	struct call call;
 
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "ALLOC", sizeof(*cmd));
 	cmd->flags = good[pick(ARRAY_SIZE(good))];
 	if (v < 5) {
 		cmd->flags |= 1U << (2 + pick(30));
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	} else if (v < 10) {
 		cmd->__reserved = 1 + pick(0xffff);
-		must_fail(&w, EINVAL);
+		must_fail(&call.w, EINVAL);
 	} else if (v < 20) {
 		cmd->out_ioasid = pick(0xffffff);	/* output only */
 	}
-	snprintf(d, sizeof(d), "ALLOC flags %#x reserved %#x", cmd->flags,
-		 cmd->__reserved);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
-	if (w.ok && (!id || nspaces(c) >= MAX_SPACES)) {
+	call_desc(&call, "ALLOC flags %#x reserved %#x", cmd->flags, cmd->__reserved);
+	call_shape(&call, shape);
+	if (call.w.ok && (!id || nspaces(c) >= MAX_SPACES)) {
 		op_destroy();
 		return;
 	}
-	rc = xioctl(C(c)->fd, IOASID_ALLOC, arg);
-	err = errno;
-	if (!answer(d, rc, err, &w) || rc)
+	if (!call_issue(&call, IOASID_ALLOC))
 		return;
-	check_tail("ALLOC", &u, sizeof(*cmd), size, shape);
 	if (cmd->out_ioasid != id)
 		mismatch("ALLOC gave id %u, the lowest free id is %u", cmd->out_ioasid, id);
 	C(c)->type[id] = OBJ_SPACE;
@@ -1238,40 +1283,32 @@ static void op_alloc(void)
 
 static void op_destroy(void)
 {
-	int c = R->cur, shape = pick_shape(), rc, err, type;
+	int c = R->cur, shape = pick_shape(), type;
 	struct ioasid_destroy *cmd;
-	union ubuf u = {};
 	unsigned int v = pick(100);
-	struct want w;
-	uint32_t size;
-	char d[200];
-	void *arg;
+	struct call call;
 
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "DESTROY", sizeof(*cmd));
 	cmd->id = pick_id(c);
 	if (v < 4) {
 		cmd->flags = 1U << pick(32);
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	} else if (v < 8) {
 		cmd->__reserved = 1 + pick(0xffff);
-		must_fail(&w, EINVAL);
+		must_fail(&call.w, EINVAL);
 	}
 	type = obj_type(c, cmd->id);
 	if (type == OBJ_FREE)
-		must_fail(&w, ENOENT);
+		must_fail(&call.w, ENOENT);
 	else if (type == OBJ_DEVICE || is_attached(c, cmd->id))
-		must_fail(&w, EBUSY);
-	snprintf(d, sizeof(d), "DESTROY id %u (%s) flags %#x reserved %#x", cmd->id,
-		 type == OBJ_SPACE ? "IOASID" : type == OBJ_DEVICE ? "device" : "free",
-		 cmd->flags, cmd->__reserved);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
-	rc = xioctl(C(c)->fd, IOASID_DESTROY, arg);
-	err = errno;
+		must_fail(&call.w, EBUSY);
+	call_desc(&call, "DESTROY id %u (%s) flags %#x reserved %#x", cmd->id,
+		  type == OBJ_SPACE ? "IOASID" : type == OBJ_DEVICE ? "device" : "free",
+		  cmd->flags, cmd->__reserved);
+	call_shape(&call, shape);
 	touch_space(cmd->id);
-	if (!answer(d, rc, err, &w) || rc)
-		return;
-	space_free(c, cmd->id);
+	if (call_issue(&call, IOASID_DESTROY))
+		space_free(c, cmd->id);
 }
 
 /* A user range: mostly pool pages, sometimes anything but. */
@@ -1332,20 +1369,17 @@ static void check_placement(const char *what, int c, uint32_t id, uint64_t hint,
  * a chosen one is placed as documented, aligned like @hint.  Then the
  * model gains the mapping of the pages from model page @page.
  */
-static void map_succeeded(const char *what, int c, uint32_t id,
-			  struct space *sp, const union ubuf *before,
-			  const union ubuf *u, uint32_t size, int shape,
-			  uint64_t hint, int page)
+static void map_succeeded(const struct call *call, const union ubuf *before, int c,
+			  uint32_t id, struct space *sp, uint64_t hint, int page)
 {
-	const struct ioasid_map *cmd = (const void *)u->b;
+	const struct ioasid_map *cmd = (const void *)call->u.b;
 
 	if (cmd->flags & IOASID_MAP_FIXED_IOVA) {
-		if (memcmp(before, u, sizeof(*u)))
+		if (memcmp(before, &call->u, sizeof(*before)))
 			mismatch("%s with IOASID_MAP_FIXED_IOVA wrote its struct back",
-				 what);
+				 call->name);
 	} else {
-		check_tail(what, u, sizeof(*cmd), size, shape);
-		check_placement(what, c, id, hint, cmd->length, cmd->iova);
+		check_placement(call->name, c, id, hint, cmd->length, cmd->iova);
 	}
 	if (R->failed)
 		return;
@@ -1362,19 +1396,15 @@ static void map_succeeded(const char *what, int c, uint32_t id,
  */
 static void op_map_file(int c, uint32_t id, struct space *sp)
 {
-	int shape, rc, err, n = 1 + pick(6), v = pick(100);
+	int n = 1 + pick(6), v = pick(100);
 	uint64_t off, len, iova = 0;
-	union ubuf u = {}, before;
 	struct ioasid_map *cmd;
-	struct want w;
+	struct call call;
+	union ubuf before;
 	bool fixed, ok;
-	uint32_t size;
-	char d[240];
-	void *arg;
 
 	tot.file_maps++;
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "MAP_FILE", sizeof(*cmd));
 	off = pick(FILE_PAGES - n + 1) * PAGE;
 	len = n * PAGE;
 	cmd->flags = pick_prot() | IOASID_MAP_FILE;
@@ -1402,47 +1432,41 @@ static void op_map_file(int c, uint32_t id, struct space *sp)
 	cmd->iova = fixed ? iova : odds(20) ? rnd(&R->rng) : 0;
 
 	if (!(cmd->flags & RW))
-		must_fail(&w, EINVAL);
-	ok = range_ok(off, len, &w);
+		must_fail(&call.w, EINVAL);
+	ok = range_ok(off, len, &call.w);
 	if (fixed)
-		ok = range_ok(iova, len, &w) && ok;
+		ok = range_ok(iova, len, &call.w) && ok;
 	if (!sp)
-		must_fail(&w, ENOENT);
+		must_fail(&call.w, ENOENT);
 	if (sp && ok) {
 		if (cmd->fd == devnull)
-			must_fail(&w, ENODEV);
+			must_fail(&call.w, ENODEV);
 		else if (cmd->fd != R->memfd && cmd->fd != R->memfd_ro)
-			must_fail(&w, EBADF);
+			must_fail(&call.w, EBADF);
 		else if (cmd->fd == R->memfd_ro && (cmd->flags & IOASID_MAP_WRITE))
-			must_fail(&w, EACCES);
+			must_fail(&call.w, EACCES);
 		if (off + len > FILE_PAGES * PAGE)
-			must_fail(&w, ENXIO);
+			must_fail(&call.w, ENXIO);
 		if (fixed && !usable(c, id, iova, iova + len - 1))
-			must_fail(&w, EADDRNOTAVAIL);
+			must_fail(&call.w, EADDRNOTAVAIL);
 		if (fixed && overlap(sp, iova, iova + len - 1) >= 0)
-			must_fail(&w, EEXIST);
+			must_fail(&call.w, EEXIST);
 		if (!charge_fits(sp->flags & IOASID_ALLOC_ACCOUNT_MM, n))
-			must_fail(&w, ENOMEM);
+			must_fail(&call.w, ENOMEM);
 		if (!fixed && !fit_exists(c, id, len, chosen_align(off, len)))
-			must_fail(&w, ENOSPC);
+			must_fail(&call.w, ENOSPC);
 	}
-	shape = pick_shape();
-	snprintf(d, sizeof(d),
-		 "MAP_FILE IOASID %u flags %#x fd %s offset %#lx len %#lx iova %#lx",
-		 id, cmd->flags,
-		 cmd->fd == R->memfd ? "memfd" : cmd->fd == R->memfd_ro ? "memfd-ro" :
-		 cmd->fd == devnull ? "/dev/null" : "bad", off, len, (uint64_t)cmd->iova);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
-	before = u;
-	rc = xioctl(C(c)->fd, IOASID_MAP, arg);
-	err = errno;
+	call_desc(&call, "MAP_FILE IOASID %u flags %#x fd %s offset %#lx len %#lx iova %#lx",
+		  id, cmd->flags,
+		  cmd->fd == R->memfd ? "memfd" : cmd->fd == R->memfd_ro ? "memfd-ro" :
+		  cmd->fd == devnull ? "/dev/null" : "bad", off, len, (uint64_t)cmd->iova);
+	call_shape(&call, pick_shape());
+	before = call.u;
 	touch_space(id);
 	if (off < FILE_PAGES * PAGE)
 		touch_pages(POOL_PAGES + off / PAGE, 1);
-	if (!answer(d, rc, err, &w) || rc)
-		return;
-	map_succeeded("MAP_FILE", c, id, sp, &before, &u, size, shape, off,
-		      POOL_PAGES + off / PAGE);
+	if (call_issue(&call, IOASID_MAP))
+		map_succeeded(&call, &before, c, id, sp, off, POOL_PAGES + off / PAGE);
 }
 
 #define EDU_BAR_SIZE	0x100000UL
@@ -1455,75 +1479,69 @@ static void op_map_file(int c, uint32_t id, struct space *sp)
  */
 static void op_map_bar(void)
 {
-	int c = R->cur, di = pick(ndevs), rc, err, n = 1 + pick(4);
-	struct ioasid_map cmd = { .size = sizeof(cmd) };
+	int c = R->cur, di = pick(ndevs), n = 1 + pick(4);
 	struct ioasid_unmap un = { .size = sizeof(un) };
 	uint64_t off = pick(EDU_BAR_SIZE / PAGE - n + 1) * PAGE;
 	struct device *dv = &R->dev[di];
 	unsigned int v = pick(100);
+	struct ioasid_map *cmd;
 	struct space *sp;
-	struct want w;
-	char d[200];
+	struct call call;
 	bool ok;
 
 	if (dv->fd < 0)
 		return;
-	want_init(&w);
-	cmd.flags = pick_prot() | IOASID_MAP_FILE | IOASID_MAP_FIXED_IOVA;
-	cmd.ioasid = pick_id(c);
-	cmd.fd = dv->fd;
-	cmd.length = n * PAGE;
-	cmd.iova = pick_iova(n);
+	cmd = call_begin(&call, "MAP_BAR", sizeof(*cmd));
+	cmd->flags = pick_prot() | IOASID_MAP_FILE | IOASID_MAP_FIXED_IOVA;
+	cmd->ioasid = pick_id(c);
+	cmd->fd = dv->fd;
+	cmd->length = n * PAGE;
+	cmd->iova = pick_iova(n);
 	if (v < 5) {
 		off += 8;
-		must_fail(&w, EINVAL);
-		may_fail(&w, ENXIO);
+		must_fail(&call.w, EINVAL);
+		may_fail(&call.w, ENXIO);
 	} else if (v < 10) {
 		off = EDU_BAR_SIZE - PAGE * pick(n);	/* past its end */
-		must_fail(&w, ENXIO);
+		must_fail(&call.w, ENXIO);
 	} else if (v < 13) {
-		cmd.flags &= ~RW;
-		must_fail(&w, EINVAL);
+		cmd->flags &= ~RW;
+		must_fail(&call.w, EINVAL);
 	}
-	cmd.file_offset = dv->bar0 + off;
-	sp = space_at(c, cmd.ioasid);
-	ok = range_ok(cmd.iova, cmd.length, &w);
+	cmd->file_offset = dv->bar0 + off;
+	sp = space_at(c, cmd->ioasid);
+	ok = range_ok(cmd->iova, cmd->length, &call.w);
 	if (!sp)
-		must_fail(&w, ENOENT);
+		must_fail(&call.w, ENOENT);
 	if (sp && ok) {
-		if (!usable(c, cmd.ioasid, cmd.iova, cmd.iova + cmd.length - 1))
-			must_fail(&w, EADDRNOTAVAIL);
-		if (overlap(sp, cmd.iova, cmd.iova + cmd.length - 1) >= 0)
-			must_fail(&w, EEXIST);
+		if (!usable(c, cmd->ioasid, cmd->iova, cmd->iova + cmd->length - 1))
+			must_fail(&call.w, EADDRNOTAVAIL);
+		if (overlap(sp, cmd->iova, cmd->iova + cmd->length - 1) >= 0)
+			must_fail(&call.w, EEXIST);
 	}
-	snprintf(d, sizeof(d),
-		 "MAP_BAR IOASID %u device %d flags %#x offset %#lx len %#llx iova %#llx",
-		 cmd.ioasid, di, cmd.flags, off, cmd.length, cmd.iova);
-	rc = xioctl(C(c)->fd, IOASID_MAP, &cmd);
-	err = errno;
-	touch_space(cmd.ioasid);
-	if (!answer(d, rc, err, &w) || rc)
+	call_desc(&call, "MAP_BAR IOASID %u device %d flags %#x offset %#lx len %#llx iova %#llx",
+		  cmd->ioasid, di, cmd->flags, off, cmd->length, cmd->iova);
+	touch_space(cmd->ioasid);
+	if (!call_issue(&call, IOASID_MAP))
 		return;
-	un.ioasid = cmd.ioasid;
-	un.iova = cmd.iova;
-	un.length = cmd.length;
-	if (xioctl(C(c)->fd, IOASID_UNMAP, &un) || un.length != cmd.length)
+	un.ioasid = cmd->ioasid;
+	un.iova = cmd->iova;
+	un.length = cmd->length;
+	if (xioctl(C(c)->fd, IOASID_UNMAP, &un) || un.length != cmd->length)
 		mismatch("UNMAP of the BAR mapping at %#llx: %s, %llu bytes",
-			 cmd.iova, errname(errno), un.length);
+			 cmd->iova, errname(errno), un.length);
 }
 
 static void op_map(void)
 {
-	int c = R->cur, shape, rc, err, v, page;
-	union ubuf u = {}, before;
+	int c = R->cur, v, page;
 	uint64_t va, len, iova = 0;
 	struct ioasid_map *cmd;
 	struct space *sp;
-	struct want w;
+	struct call call;
+	union ubuf before;
 	bool fixed, ok;
-	uint32_t id, size;
-	char d[240];
-	void *arg;
+	uint32_t id;
 
 	id = pick_id(c);
 	sp = space_at(c, id);
@@ -1535,8 +1553,7 @@ static void op_map(void)
 		op_map_file(c, id, sp);
 		return;
 	}
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "MAP", sizeof(*cmd));
 	pick_user(&va, &len, &v);
 	cmd->flags = pick_prot();
 	fixed = odds(65);
@@ -1557,38 +1574,34 @@ static void op_map(void)
 	cmd->iova = fixed ? iova : odds(20) ? rnd(&R->rng) : 0;
 
 	if (cmd->flags & ~MAP_FLAGS)
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	if (!(cmd->flags & RW) || cmd->fd)
-		must_fail(&w, EINVAL);
-	ok = range_ok(va, len, &w);
+		must_fail(&call.w, EINVAL);
+	ok = range_ok(va, len, &call.w);
 	if (fixed)
-		ok = range_ok(iova, len, &w) && ok;
+		ok = range_ok(iova, len, &call.w) && ok;
 	if (!sp)
-		must_fail(&w, ENOENT);
+		must_fail(&call.w, ENOENT);
 	if (sp && ok) {
 		if (fixed && !usable(c, id, iova, iova + len - 1))
-			must_fail(&w, EADDRNOTAVAIL);
+			must_fail(&call.w, EADDRNOTAVAIL);
 		if (fixed && overlap(sp, iova, iova + len - 1) >= 0)
-			must_fail(&w, EEXIST);
+			must_fail(&call.w, EEXIST);
 		if (!charge_fits(sp->flags & IOASID_ALLOC_ACCOUNT_MM, len / PAGE))
-			must_fail(&w, ENOMEM);
+			must_fail(&call.w, ENOMEM);
 		if (user_fault(va, len, cmd->flags & IOASID_MAP_WRITE))
-			must_fail(&w, EFAULT);
+			must_fail(&call.w, EFAULT);
 		if (!fixed && !fit_exists(c, id, len, chosen_align(va, len)))
-			must_fail(&w, ENOSPC);
+			must_fail(&call.w, ENOSPC);
 	}
-	shape = pick_shape();
 	page = va_page(va);
-	snprintf(d, sizeof(d),
-		 "MAP IOASID %u flags %#x fd %d va %s%#lx len %#lx iova %#lx",
-		 id, cmd->flags, cmd->fd, page >= 0 ? "pool+" : "",
-		 page >= 0 ? va - (uintptr_t)R->pool : va, len, (uint64_t)cmd->iova);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
-	before = u;
-	rc = xioctl(C(c)->fd, IOASID_MAP, arg);
-	err = errno;
+	call_desc(&call, "MAP IOASID %u flags %#x fd %d va %s%#lx len %#lx iova %#lx",
+		  id, cmd->flags, cmd->fd, page >= 0 ? "pool+" : "",
+		  page >= 0 ? va - (uintptr_t)R->pool : va, len, (uint64_t)cmd->iova);
+	call_shape(&call, pick_shape());
+	before = call.u;
 	touch_space(id);
-	if (!answer(d, rc, err, &w) || rc) {
+	if (!call_issue(&call, IOASID_MAP)) {
 		/* A failed map pins nothing: look at the ends of its range. */
 		if (page >= 0 && len)
 			touch_pages(page, 1);
@@ -1596,7 +1609,7 @@ static void op_map(void)
 			touch_pages(va_page(va + len - 1), 1);
 		return;
 	}
-	map_succeeded("MAP", c, id, sp, &before, &u, size, shape, va, page);
+	map_succeeded(&call, &before, c, id, sp, va, page);
 }
 
 /* The source range of a copy: mostly about a mapping of @sp. */
@@ -1641,18 +1654,15 @@ static void pick_copy_src(const struct space *sp, uint64_t *iova, uint64_t *len)
 
 static void op_copy(void)
 {
-	int c = R->cur, shape, rc, err, k = -1;
+	int c = R->cur, k = -1;
 	struct space *ss, *ds;
 	struct ioasid_copy *cmd;
 	uint64_t siova, len, diova = 0;
-	uint32_t src, dst, size;
+	uint32_t src, dst;
 	unsigned int v = pick(100);
-	union ubuf u = {};
 	struct mapping *m;
+	struct call call;
 	bool fixed, ok;
-	struct want w;
-	char d[240];
-	void *arg;
 
 	src = pick_id(c);
 	dst = odds(30) ? src : pick_id(c);
@@ -1662,8 +1672,7 @@ static void op_copy(void)
 		op_unmap(dst);
 		return;
 	}
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "COPY", sizeof(*cmd));
 	pick_copy_src(ss, &siova, &len);
 	cmd->flags = pick_prot();
 	fixed = odds(60);
@@ -1690,42 +1699,37 @@ static void op_copy(void)
 	cmd->dst_iova = fixed ? diova : odds(20) ? rnd(&R->rng) : 0;
 
 	if (cmd->flags & ~MAP_FLAGS)
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	if (!(cmd->flags & RW))
-		must_fail(&w, EINVAL);
-	ok = range_ok(siova, len, &w);
+		must_fail(&call.w, EINVAL);
+	ok = range_ok(siova, len, &call.w);
 	if (fixed)
-		ok = range_ok(diova, len, &w) && ok;
+		ok = range_ok(diova, len, &call.w) && ok;
 	if (!ss || !ds)
-		must_fail(&w, ENOENT);
+		must_fail(&call.w, ENOENT);
 	if (ss && ds && ok) {
 		if (fixed && !usable(c, dst, diova, diova + len - 1))
-			must_fail(&w, EADDRNOTAVAIL);
+			must_fail(&call.w, EADDRNOTAVAIL);
 		if (fixed && overlap(ds, diova, diova + len - 1) >= 0)
-			must_fail(&w, EEXIST);
+			must_fail(&call.w, EEXIST);
 		k = containing(ss, siova, len);
 		if (k < 0)
-			must_fail(&w, ENOENT);
+			must_fail(&call.w, ENOENT);
 		else if ((cmd->flags & IOASID_MAP_WRITE) && !R->pin[ss->m[k].pin].writable)
-			must_fail(&w, EPERM);
+			must_fail(&call.w, EPERM);
 		if (!fixed && !fit_exists(c, dst, len, chosen_align(siova, len)))
-			must_fail(&w, ENOSPC);
+			must_fail(&call.w, ENOSPC);
 	}
-	shape = pick_shape();
-	snprintf(d, sizeof(d),
-		 "COPY IOASID %u %#lx len %#lx to IOASID %u flags %#x iova %#lx",
-		 src, siova, len, dst, cmd->flags, (uint64_t)cmd->dst_iova);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
-	rc = xioctl(C(c)->fd, IOASID_COPY, arg);
-	err = errno;
+	call_desc(&call, "COPY IOASID %u %#lx len %#lx to IOASID %u flags %#x iova %#lx",
+		  src, siova, len, dst, cmd->flags, (uint64_t)cmd->dst_iova);
+	call_shape(&call, pick_shape());
 	touch_space(src);
 	touch_space(dst);
 	/* A copy pins nothing more. */
 	if (k >= 0)
 		touch_pages(R->pin[ss->m[k].pin].first + pick(R->pin[ss->m[k].pin].npages), 1);
-	if (!answer(d, rc, err, &w) || rc)
+	if (!call_issue(&call, IOASID_COPY))
 		return;
-	check_tail("COPY", &u, sizeof(*cmd), size, shape);
 	if (fixed && cmd->dst_iova != diova)
 		mismatch("COPY to fixed IOVA %#lx answered IOVA %#llx", diova,
 			 cmd->dst_iova);
@@ -1817,25 +1821,22 @@ static bool junk_in(const union ubuf *u, size_t from, size_t to)
 
 static void op_unmap(uint32_t all_of)
 {
-	int c = R->cur, shape = SH_OK, rc, err, lo = -1, hi = -1, e;
+	int c = R->cur, shape = SH_OK, lo = -1, hi = -1, e;
 	unsigned int v = pick(100);
 	struct ioasid_unmap *cmd;
 	uint64_t iova = 0, len = 0, last = UINT64_MAX, bytes = 0;
-	union ubuf u = {};
 	struct space *sp;
-	struct want w, pre;
-	uint32_t id, size;
+	struct call call;
+	struct want pre;
 	bool all, ok;
-	char d[200];
-	void *arg;
+	uint32_t id;
 
 	id = all_of ? all_of : pick_id(c);
 	sp = space_at(c, id);
 	all = all_of || v < 8;
 	if (!all)
 		pick_unmap_range(sp, &iova, &len);
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "UNMAP", UNMAP_V1_SIZE);
 	cmd->flags = all ? IOASID_UNMAP_ALL : 0;
 	if (!all_of) {
 		shape = pick_shape();
@@ -1862,44 +1863,41 @@ static void op_unmap(uint32_t all_of)
 	cmd->length = len;
 
 	if (cmd->flags & ~IOASID_UNMAP_ALL)
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	if (cmd->__reserved)
-		must_fail(&w, EINVAL);
+		must_fail(&call.w, EINVAL);
 	if (all) {
 		ok = !iova && !len;
 		if (!ok)
-			must_fail(&w, EINVAL);
+			must_fail(&call.w, EINVAL);
 	} else {
-		ok = range_ok(iova, len, &w);
+		ok = range_ok(iova, len, &call.w);
 		last = iova + len - 1;
 	}
 	if (!sp)
-		must_fail(&w, ENOENT);
+		must_fail(&call.w, ENOENT);
 	if (sp && ok) {
 		e = unmap_model(sp, all ? 0 : iova, last, &bytes, &lo, &hi);
 		if (e && !(all && e == -ENOENT))
-			must_fail(&w, -e);
+			must_fail(&call.w, -e);
 	}
-	snprintf(d, sizeof(d), "UNMAP IOASID %u flags %#x reserved %#x iova %#lx len %#lx",
-		 id, cmd->flags, cmd->__reserved, iova, len);
+	call_desc(&call, "UNMAP IOASID %u flags %#x reserved %#x iova %#lx len %#lx",
+		  id, cmd->flags, cmd->__reserved, iova, len);
 	/*
 	 * Shaped as the first version of the struct, which ends at @length:
 	 * what follows is the dirty bitmap's, zero without its flag, and a
 	 * non-zero byte there fails the call's own checks, then EINVAL,
 	 * rather than E2BIG.
 	 */
-	pre = w;
-	arg = shaped(&u, UNMAP_V1_SIZE, shape, &w, d, sizeof(d), &size);
-	if (shape == SH_JUNK && junk_in(&u, UNMAP_V1_SIZE, sizeof(*cmd))) {
-		w = pre;
-		must_fail(&w, EINVAL);
+	pre = call.w;
+	call_shape(&call, shape);
+	if (shape == SH_JUNK && junk_in(&call.u, UNMAP_V1_SIZE, sizeof(*cmd))) {
+		call.w = pre;
+		must_fail(&call.w, EINVAL);
 	}
-	rc = xioctl(C(c)->fd, IOASID_UNMAP, arg);
-	err = errno;
 	touch_space(id);
-	if (!answer(d, rc, err, &w) || rc)
+	if (!call_issue(&call, IOASID_UNMAP))
 		return;
-	check_tail("UNMAP", &u, UNMAP_V1_SIZE, size, shape);
 	if (cmd->length != bytes) {
 		mismatch("UNMAP removed %#llx bytes, the model %#lx", cmd->length, bytes);
 		return;
@@ -2130,17 +2128,12 @@ static void op_vec(void)
 static void op_ranges(void)
 {
 	struct ioasid_iova_range got[MAX_RANGES + 2], want[MAX_RANGES];
-	int c = R->cur, shape = pick_shape(), rc, err, n = 0, i;
+	int c = R->cur, shape = pick_shape(), n = 0, i;
 	struct ioasid_iova_ranges *cmd;
 	unsigned int v = pick(100);
-	union ubuf u = {};
-	struct want w;
-	uint32_t size;
-	char d[200];
-	void *arg;
+	struct call call;
 
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "IOVA_RANGES", sizeof(*cmd));
 	cmd->ioasid = pick_id(c);
 	memset(got, 0xa5, sizeof(got));
 	if (space_at(c, cmd->ioasid))
@@ -2161,28 +2154,25 @@ static void op_ranges(void)
 	cmd->ranges = cmd->num_ranges || odds(50) ? (uintptr_t)got : 0;
 	if (v < 4) {
 		cmd->flags = 1U << pick(32);
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	} else if (v < 8 && cmd->num_ranges) {
 		cmd->ranges = (uintptr_t)R->guard_lo;
 		if (n)
-			must_fail(&w, EFAULT);
+			must_fail(&call.w, EFAULT);
 	} else if (v < 12) {
 		cmd->out_iova_alignment = rnd(&R->rng);
 	}
 	if (!space_at(c, cmd->ioasid))
-		must_fail(&w, ENOENT);
+		must_fail(&call.w, ENOENT);
 	else if ((int)cmd->num_ranges < n)
-		must_fail(&w, EMSGSIZE);
-	snprintf(d, sizeof(d), "IOVA_RANGES IOASID %u flags %#x room %u%s", cmd->ioasid,
-		 cmd->flags, cmd->num_ranges,
-		 cmd->ranges == (uintptr_t)R->guard_lo ? " [array unwritable]" : "");
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
+		must_fail(&call.w, EMSGSIZE);
+	call_desc(&call, "IOVA_RANGES IOASID %u flags %#x room %u%s", cmd->ioasid,
+		  cmd->flags, cmd->num_ranges,
+		  cmd->ranges == (uintptr_t)R->guard_lo ? " [array unwritable]" : "");
+	call_shape(&call, shape);
 	i = cmd->num_ranges;
-	rc = xioctl(C(c)->fd, IOASID_IOVA_RANGES, arg);
-	err = errno;
-	if (!answer(d, rc, err, &w) || (rc && err != EMSGSIZE))
+	if (!call_issue(&call, IOASID_IOVA_RANGES))
 		return;
-	check_tail("IOVA_RANGES", &u, sizeof(*cmd), size, shape);
 	if ((int)cmd->num_ranges != n)
 		mismatch("IOVA_RANGES: %u ranges, the model %d", cmd->num_ranges, n);
 	if (cmd->out_iova_alignment != (is_attached(c, cmd->ioasid) ? dev_align : PAGE))
@@ -2199,44 +2189,37 @@ static void op_ranges(void)
 
 static void op_coherency(void)
 {
-	int c = R->cur, shape = pick_shape(), rc, err, sum_lo = 0, sum_hi = 0;
+	int c = R->cur, shape = pick_shape(), sum_lo = 0, sum_hi = 0;
 	struct ioasid_coherency *cmd;
 	unsigned int v = pick(100), lo, hi;
-	union ubuf u = {};
-	uint32_t size, id, flags = 0;
-	struct want w;
-	char d[200];
-	void *arg;
+	uint32_t id, flags = 0;
+	struct call call;
 
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "COHERENCY", sizeof(*cmd));
 	if (v < 40) {
 		cmd->flags = IOASID_COHERENCY_CONTEXT;
 		if (odds(10)) {
 			cmd->ioasid = pick_id(c) | 1;
-			must_fail(&w, EINVAL);
+			must_fail(&call.w, EINVAL);
 		}
 	} else {
 		cmd->ioasid = pick_id(c);
 		if (!space_at(c, cmd->ioasid))
-			must_fail(&w, ENOENT);
+			must_fail(&call.w, ENOENT);
 	}
 	if (odds(5)) {
 		cmd->flags |= 2U << pick(31);
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	}
 	if (odds(30)) {
 		cmd->out_flags = ~0U;
 		cmd->out_domains = 77;
 		cmd->out_noncoherent_domains = 77;
 	}
-	snprintf(d, sizeof(d), "COHERENCY flags %#x IOASID %u", cmd->flags, cmd->ioasid);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
-	rc = xioctl(C(c)->fd, IOASID_COHERENCY, arg);
-	err = errno;
-	if (!answer(d, rc, err, &w) || rc)
+	call_desc(&call, "COHERENCY flags %#x IOASID %u", cmd->flags, cmd->ioasid);
+	call_shape(&call, shape);
+	if (!call_issue(&call, IOASID_COHERENCY))
 		return;
-	check_tail("COHERENCY", &u, sizeof(*cmd), size, shape);
 	if (cmd->flags & IOASID_COHERENCY_CONTEXT) {
 		for (id = 1; id < MAX_IDS; id++) {
 			if (!space_at(c, id))
@@ -2260,28 +2243,20 @@ static void op_coherency(void)
 
 static void op_info(void)
 {
-	int c = R->cur, shape = pick_shape(), rc, err;
+	int shape = pick_shape();
 	struct ioasid_info *cmd;
-	union ubuf u = {};
-	struct want w;
-	uint32_t size;
-	char d[200];
-	void *arg;
+	struct call call;
 
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "GET_INFO", sizeof(*cmd));
 	if (odds(20)) {
 		cmd->flags = 1U << pick(32);
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	}
 	cmd->caps = odds(50) ? rnd(&R->rng) : 0;
-	snprintf(d, sizeof(d), "GET_INFO flags %#x", cmd->flags);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
-	rc = xioctl(C(c)->fd, IOASID_GET_INFO, arg);
-	err = errno;
-	if (!answer(d, rc, err, &w) || rc)
+	call_desc(&call, "GET_INFO flags %#x", cmd->flags);
+	call_shape(&call, shape);
+	if (!call_issue(&call, IOASID_GET_INFO))
 		return;
-	check_tail("GET_INFO", &u, sizeof(*cmd), size, shape);
 	if (cmd->caps != info_caps)
 		mismatch("GET_INFO: caps %#llx, first %#lx", cmd->caps, info_caps);
 }
@@ -2311,56 +2286,46 @@ static void learn_tracking(int rc, int err)
  */
 static void op_dirty(void)
 {
-	int c = R->cur, shape = pick_shape(), rc, err;
+	int c = R->cur, shape = pick_shape();
 	uint64_t bits[4] = {}, page = 4096;
 	struct ioasid_dirty_tracking *t;
 	struct ioasid_dirty_bitmap *b;
 	unsigned int v = pick(100), lo, hi;
-	union ubuf u = {};
 	struct space *sp;
 	bool on, domains = false;
-	struct want w;
-	uint32_t size;
-	char d[200];
-	void *arg;
+	struct call call;
 
-	want_init(&w);
 	if (v < 50) {
-		t = (void *)u.b;
+		t = call_begin(&call, "DIRTY_TRACKING", sizeof(*t));
 		t->ioasid = pick_id(c);
 		on = odds(60);
 		t->flags = on ? IOASID_DIRTY_TRACKING_ENABLE : 0;
 		sp = space_at(c, t->ioasid);
 		if (odds(5)) {
 			t->flags |= 2U << pick(31);
-			must_fail(&w, EOPNOTSUPP);
+			must_fail(&call.w, EOPNOTSUPP);
 		} else if (odds(5)) {
 			t->__reserved = 1U << pick(32);
-			must_fail(&w, EINVAL);
+			must_fail(&call.w, EINVAL);
 		} else if (!sp) {
-			must_fail(&w, ENOENT);
+			must_fail(&call.w, ENOENT);
 		} else if (on && !sp->dirty) {
 			domains_of(c, t->ioasid, &lo, &hi);
 			domains = hi > 0;
 			if (lo && !iommu_tracks)
-				must_fail(&w, EOPNOTSUPP);
+				must_fail(&call.w, EOPNOTSUPP);
 			else if (hi && iommu_tracks < 0)
-				may_fail(&w, EOPNOTSUPP);
+				may_fail(&call.w, EOPNOTSUPP);
 		}
-		snprintf(d, sizeof(d), "DIRTY_TRACKING flags %#x IOASID %u",
-			 t->flags, t->ioasid);
-		arg = shaped(&u, sizeof(*t), shape, &w, d, sizeof(d), &size);
-		rc = xioctl(C(c)->fd, IOASID_DIRTY_TRACKING, arg);
-		err = errno;
-		if (!answer(d, rc, err, &w))
-			return;
-		if (domains)
-			learn_tracking(rc, err);
-		if (!rc)
+		call_desc(&call, "DIRTY_TRACKING flags %#x IOASID %u", t->flags, t->ioasid);
+		call_shape(&call, shape);
+		if (call_issue(&call, IOASID_DIRTY_TRACKING))
 			sp->dirty = on;
+		if (call.right && domains)
+			learn_tracking(call.rc, call.err);
 		return;
 	}
-	b = (void *)u.b;
+	b = call_begin(&call, "DIRTY_BITMAP", sizeof(*b));
 	b->ioasid = pick_id(c);
 	b->iova = pick(64) * page;
 	b->length = (1 + pick(256)) * page;
@@ -2371,36 +2336,34 @@ static void op_dirty(void)
 	v = pick(100);
 	if (v < 5) {
 		b->flags |= 2U << pick(31);
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	} else if (v < 10) {
 		b->page_size = odds(50) ? 0 : page << 1 | page;
-		must_fail(&w, EINVAL);
+		must_fail(&call.w, EINVAL);
 	} else if (v < 15) {
 		b->iova |= 1ULL << pick(12);
-		must_fail(&w, EINVAL);
+		must_fail(&call.w, EINVAL);
 	} else if (v < 18) {
 		b->data |= 4;
-		must_fail(&w, EINVAL);
+		must_fail(&call.w, EINVAL);
 	} else if (v < 21) {
 		b->iova = -page;
 		b->length = 2 * page;
-		must_fail(&w, EOVERFLOW);
+		must_fail(&call.w, EOVERFLOW);
 	} else if (v < 24) {
 		b->length = (1ULL << 31) * page + page;
 		b->iova = 0;
-		must_fail(&w, E2BIG);
+		must_fail(&call.w, E2BIG);
 	} else if (!sp) {
-		must_fail(&w, ENOENT);
+		must_fail(&call.w, ENOENT);
 	} else if (!sp->dirty) {
-		must_fail(&w, ENODATA);
+		must_fail(&call.w, ENODATA);
 	}
-	snprintf(d, sizeof(d), "DIRTY_BITMAP flags %#x IOASID %u %#llx+%#llx",
-		 b->flags, b->ioasid, (unsigned long long)b->iova,
-		 (unsigned long long)b->length);
-	arg = shaped(&u, sizeof(*b), shape, &w, d, sizeof(d), &size);
-	rc = xioctl(C(c)->fd, IOASID_DIRTY_BITMAP, arg);
-	err = errno;
-	if (!answer(d, rc, err, &w) || rc)
+	call_desc(&call, "DIRTY_BITMAP flags %#x IOASID %u %#llx+%#llx",
+		  b->flags, b->ioasid, (unsigned long long)b->iova,
+		  (unsigned long long)b->length);
+	call_shape(&call, shape);
+	if (!call_issue(&call, IOASID_DIRTY_BITMAP))
 		return;
 	/* Tracking is on only where no domain is, unless the IOMMU tracks. */
 	if (iommu_tracks != 1 && (bits[0] | bits[1] | bits[2] | bits[3]))
@@ -2415,31 +2378,23 @@ static void op_dirty(void)
  */
 static void op_change_owner(void)
 {
-	int c = R->cur, shape = pick_shape(), rc, err;
+	int shape = pick_shape();
 	struct ioasid_change_owner *cmd;
-	union ubuf u = {};
-	struct want w;
-	uint32_t size;
-	char d[200];
-	void *arg;
+	struct call call;
 
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "CHANGE_OWNER", sizeof(*cmd));
 	if (odds(20)) {
 		cmd->flags = 1U << pick(32);
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	} else if (odds(10)) {
 		cmd->__reserved = 1ULL << pick(64);
-		must_fail(&w, EINVAL);
+		must_fail(&call.w, EINVAL);
 	}
 	cmd->out_pages = odds(50) ? rnd(&R->rng) : 0;
-	snprintf(d, sizeof(d), "CHANGE_OWNER flags %#x", cmd->flags);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
-	rc = xioctl(C(c)->fd, IOASID_CHANGE_OWNER, arg);
-	err = errno;
-	if (!answer(d, rc, err, &w) || rc)
+	call_desc(&call, "CHANGE_OWNER flags %#x", cmd->flags);
+	call_shape(&call, shape);
+	if (!call_issue(&call, IOASID_CHANGE_OWNER))
 		return;
-	check_tail("CHANGE_OWNER", &u, sizeof(*cmd), size, shape);
 	if (cmd->out_pages)
 		mismatch("CHANGE_OWNER: %llu pages moved to the owner they had",
 			 cmd->out_pages);
@@ -2449,17 +2404,12 @@ static void op_change_owner(void)
 static void op_devinfo(void)
 {
 	struct ioasid_iova_range got[MAX_RANGES + 1];
-	int c = R->cur, shape = pick_shape(), rc, err, room, i, n;
+	int c = R->cur, shape = pick_shape(), room, i, n;
 	struct ioasid_device_info *cmd;
 	unsigned int v = pick(100);
-	union ubuf u = {};
-	struct want w;
-	uint32_t size;
-	char d[200];
-	void *arg;
+	struct call call;
 
-	want_init(&w);
-	cmd = (void *)u.b;
+	cmd = call_begin(&call, "DEVICE_INFO", sizeof(*cmd));
 	cmd->dev_id = odds(70) ? random_object(c, OBJ_DEVICE) : 0;
 	if (!cmd->dev_id)
 		cmd->dev_id = pick_id(c);
@@ -2469,26 +2419,23 @@ static void op_devinfo(void)
 	memset(got, 0xa5, sizeof(got));
 	if (v < 4) {
 		cmd->flags = 1U << pick(32);
-		must_fail(&w, EOPNOTSUPP);
+		must_fail(&call.w, EOPNOTSUPP);
 	} else if (v < 8) {
 		cmd->__reserved = 1 + pick(0xffff);
-		must_fail(&w, EINVAL);
+		must_fail(&call.w, EINVAL);
 	} else if (v < 16) {
 		cmd->out_flags = ~0U;
 		cmd->out_pgsizes = 3;
 	}
 	if (obj_type(c, cmd->dev_id) != OBJ_DEVICE)
-		must_fail(&w, ENOENT);
+		must_fail(&call.w, ENOENT);
 	else if (room < ndresv)
-		must_fail(&w, EMSGSIZE);
-	snprintf(d, sizeof(d), "DEVICE_INFO id %u flags %#x reserved %#x room %u",
-		 cmd->dev_id, cmd->flags, cmd->__reserved, room);
-	arg = shaped(&u, sizeof(*cmd), shape, &w, d, sizeof(d), &size);
-	rc = xioctl(C(c)->fd, IOASID_DEVICE_INFO, arg);
-	err = errno;
-	if (!answer(d, rc, err, &w) || (rc && err != EMSGSIZE))
+		must_fail(&call.w, EMSGSIZE);
+	call_desc(&call, "DEVICE_INFO id %u flags %#x reserved %#x room %u",
+		  cmd->dev_id, cmd->flags, cmd->__reserved, room);
+	call_shape(&call, shape);
+	if (!call_issue(&call, IOASID_DEVICE_INFO))
 		return;
-	check_tail("DEVICE_INFO", &u, sizeof(*cmd), size, shape);
 	if (cmd->out_flags != dinfo.out_flags || cmd->out_pgsizes != dinfo.out_pgsizes ||
 	    cmd->out_aperture_start != dinfo.out_aperture_start ||
 	    cmd->out_aperture_last != dinfo.out_aperture_last ||
@@ -2508,11 +2455,8 @@ static void op_devinfo(void)
 /* Ioctl numbers the context does not have, or with another encoding. */
 static void op_bad_ioctl(void)
 {
-	union ubuf u = {};
 	unsigned long req;
-	struct want w;
-	char d[100];
-	int rc;
+	struct call call;
 
 	switch (pick(4)) {
 	case 0:
@@ -2529,12 +2473,10 @@ static void op_bad_ioctl(void)
 		req = _IOWR(IOASID_TYPE, IOASID_CMD_ALLOC, struct ioasid_alloc);
 		break;
 	}
-	want_init(&w);
-	must_fail(&w, ENOTTY);
-	u.b[0] = 16;
-	snprintf(d, sizeof(d), "ioctl %#lx", req);
-	rc = xioctl(C(R->cur)->fd, req, &u);
-	answer(d, rc, errno, &w);
+	call_begin(&call, "ioctl", 16);
+	must_fail(&call.w, ENOTTY);
+	call_desc(&call, "ioctl %#lx", req);
+	call_issue(&call, req);
 }
 
 /* ---------------------------------------------------------------------
