@@ -125,7 +125,6 @@ struct ioasid_vfio {
  *           XA_ZERO_ENTRY while an object is being built, so that lookups
  *           never see a half-built object.  The xa_lock also serialises
  *           lookups against destruction (see struct ioasid_object).
- *
  * @groups_lock: Protects @groups and the @bound counts in them
  * @groups: The &struct ioasid_group of every IOMMU group with a device
  *          bound to the context, by iommu_group_id()
