@@ -12,7 +12,16 @@
 #   patch NAME    a patch of patches/, applied with patch -p1 --fuzz=0
 #
 # An empty message (the file starts with '---') takes the subject and body
-# of the entry's single patch.  Every overlay file and every patch named by
+# of the entry's single patch.
+#
+# A file of the overlay that several patches grow (the ioctl table, the
+# private header, a Makefile) is placed once, by the first patch that has
+# it; what a later patch adds to it is that patch's companion diff,
+# harness/series/NAME.diff (a diff -p1 of overlay files, as 'git diff'
+# writes it).  The file as patch K has it is the overlay's file with the
+# companion diffs of every later patch taken back out, last first.  A
+# diff that no longer comes out cleanly (no fuzz) stops the series: edit
+# its context to match the overlay.  Every overlay file and every patch named by
 # patches/series must be placed exactly once.  harness/series/cover-letter
 # holds the cover letter: subject line, blank line, body.
 #
@@ -79,8 +88,14 @@ list_overlay() {
 
 entries() {
 	(cd "$manifest" && for f in [0-9]*; do
+		case $f in *.*) continue ;; esac
 		if [ -f "$f" ]; then echo "$f"; fi
 	done) | sort
+}
+
+# The companion diff of an entry, if it has one.
+entry_diff() {
+	if [ -f "$manifest/$1.diff" ]; then echo "$manifest/$1.diff"; fi
 }
 
 # The placement lines of an entry, as 'file PATH' or 'patch NAME'.
@@ -164,6 +179,16 @@ validate() {
 		grep -qF "patch $what " <<< "$placed" ||
 			{ echo "series: patch $what is not placed in harness/series/" >&2; bad=1; }
 	done
+	for f in "$manifest"/*.*; do
+		[ -e "$f" ] || continue
+		e=$(basename "$f")
+		[ "${e%.diff}" != "$e" ] && [ -f "$manifest/${e%.diff}" ] ||
+			{ echo "series: $e is no companion diff of an entry" >&2; bad=1; continue; }
+		while read -r what; do
+			list_overlay | grep -qFx "$what" ||
+				{ echo "series: $e changes $what, no file of the overlay" >&2; bad=1; }
+		done < <(patch_paths "$f")
+	done
 	[ -f "$manifest/cover-letter" ] || { echo "series: harness/series/cover-letter missing" >&2; bad=1; }
 	[ $bad = 0 ] || die "fix the placements in harness/series/"
 }
@@ -215,14 +240,58 @@ apply_patch() {
 	patch -d "$bg" -p1 -N --fuzz=0 -s --no-backup-if-mismatch < "$p"
 }
 
+# The overlay as each entry leaves it, in OUT_DIR/stages/ENTRY: the
+# overlay, then each companion diff taken back out, from the last entry
+# to the first.
+make_stages() {
+	local st=$out/stages e d f i list=() rev=()
+	rm -rf "$st"
+	mkdir -p "$st/work"
+	(cd "$repo" && list_overlay | cpio -pdm --quiet "$st/work")
+	mapfile -t list < <(entries)
+	for ((i = ${#list[@]} - 1; i >= 0; i--)); do
+		rev+=("${list[$i]}")
+	done
+	for e in "${rev[@]}"; do
+		cp -a "$st/work" "$st/$e"
+		d=$(entry_diff "$e")
+		[ -n "$d" ] || continue
+		if ! patch -d "$st/work" -R -p1 --fuzz=0 -s --dry-run < "$d" > "$out/patch.log" 2>&1; then
+			cat "$out/patch.log" >&2
+			die "$(basename "$d") does not come out of the overlay as the later entries leave it"
+		fi
+		patch -d "$st/work" -R -p1 --fuzz=0 -s --no-backup-if-mismatch < "$d"
+		for f in $(patch_paths "$d"); do
+			placed_before "$f" "$e" ||
+				die "$(basename "$d") changes $f, which no entry before $e places"
+		done
+	done
+	rm -rf "$st/work"
+}
+
+# Whether FILE is placed by an entry that comes before ENTRY.
+placed_before() {
+	local e
+	for e in $(entries); do
+		[ "$e" = "$2" ] && return 1
+		entry_files "$e" | grep -qFx "$1" && return 0
+	done
+	return 1
+}
+
 make_commits() {
-	local e n=0 f p paths
+	local e n=0 f p d paths
 	for e in $(entries); do
 		n=$((n + 1))
 		paths=()
 		for f in $(entry_files "$e"); do
 			mkdir -p "$bg/$(dirname "$f")"
-			cp "$repo/$f" "$bg/$f"
+			cp "$out/stages/$e/$f" "$bg/$f"
+			paths+=("$f")
+		done
+		d=$(entry_diff "$e")
+		for f in $(if [ -n "$d" ]; then patch_paths "$d"; fi); do
+			cp "$out/stages/$e/$f" "$bg/$f"
 			paths+=("$f")
 		done
 		for p in $(entry_patches "$e"); do
@@ -298,6 +367,7 @@ format() {
 		s/\*\*\* SUBJECT HERE \*\*\*/$ENV{SUBJECT}/;
 		s/\*\*\* BLURB HERE \*\*\*/$blurb/;' "$out"/0000-cover-letter.patch
 	rm -f "$out/blurb" "$out/message" "$out/patch.log"
+	rm -rf "$out/stages"
 	! grep -q '\*\*\* .* HERE \*\*\*' "$out"/0000-cover-letter.patch ||
 		die "the cover letter still has a placeholder"
 }
@@ -381,6 +451,7 @@ build_series() {
 	rm -f "$out"/*.patch "$out/series.mbox"
 	validate
 	make_base
+	make_stages
 	make_commits
 	verify_tip
 	format
@@ -437,6 +508,12 @@ check_series() {
 			failed=$((failed + 1))
 			continue
 		fi
+		if ! link_check "$obj" $dirs >> "$log" 2>&1; then
+			tail -n 30 "$log" >&2
+			echo "series-check: [$n/$total] $name: would not link (log: $log)" >&2
+			failed=$((failed + 1))
+			continue
+		fi
 		touched=$(git -C "$wt" diff --name-only HEAD^ HEAD)
 		if echo "$touched" | grep -q -e '^tools/' -e '^include/uapi/'; then
 			if ! build_tools "$wt" "$obj" >> "$log" 2>&1; then
@@ -450,6 +527,24 @@ check_series() {
 	done
 	echo "series-check: $((total - failed)) of $total patches build ($dirs), logs in $logs"
 	[ $failed = 0 ]
+}
+
+# Building directories compiles each file but links nothing, so a prefix
+# that calls a function a later patch adds would pass.  Every ioasid_
+# symbol the built objects of DIRS use must be defined among them.
+link_check() {
+	local obj=$1 d a=() missing
+	shift
+	for d in "$@"; do
+		if [ -f "$obj/$d/built-in.a" ]; then a+=("$obj/$d/built-in.a"); fi
+	done
+	[ ${#a[@]} -gt 0 ] || return 0
+	missing=$(comm -23 \
+		<(nm -u --format=just-symbols "${a[@]}" 2> /dev/null | grep -E '^_*ioasid_' | sort -u) \
+		<(nm --defined-only --format=just-symbols "${a[@]}" 2> /dev/null | sort -u))
+	[ -z "$missing" ] && return 0
+	echo "undefined:" $missing
+	return 1
 }
 
 # The selftests and tools/ioasid, as harness/progs.sh builds them, against
