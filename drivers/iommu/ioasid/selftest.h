@@ -85,6 +85,8 @@ static inline size_t mock_pte_size(unsigned long pte)
 	return 1UL << FIELD_GET(MOCK_PTE_ORDER, pte);
 }
 
+extern const struct iommu_dirty_ops mock_dirty_ops;
+
 struct device *mock_dev_create(const struct mock_config *config,
 			       phys_addr_t resv_start, size_t resv_length);
 struct mock_domain *mock_domain_of(struct iommu_domain *domain);
