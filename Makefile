@@ -20,7 +20,7 @@ KERNEL := $(OUT)/build-test/arch/x86/boot/bzImage
 BENCH_KERNEL := $(OUT)/build-bench/arch/x86/boot/bzImage
 PROGS_STAMP := $(OUT)/progs/.built
 
-.PHONY: help deps tree kernel progs check run run-qemu shell vm fuzz lint bench profile series series-check \
+.PHONY: help deps tree kernel progs check run run-qemu shell vm fuzz lint bench profile series series-check series-test \
 	clean distclean
 
 help:
@@ -41,6 +41,7 @@ help:
 	@echo "make profile CASE=small_10000x4k   one bench case under perf, by function"
 	@echo "make series    the patch series for review, in $(OUT)/series, checkpatch-clean"
 	@echo "make series-check   git am each patch of the series in turn and build it"
+	@echo "make series-test    boot each point of the series that has selftests and run them"
 	@echo "make clean / distclean"
 
 deps:
@@ -116,6 +117,11 @@ series: deps
 # Builds each prefix of the series with the test kernel's configuration.
 series-check: deps
 	@$(H)/series.sh --check $(OUT)/series $(OUT)/build-test/.config
+
+# Boots each point of the series that has selftests and runs them in the VM
+# (FIRST=n LAST=m: those patches only).
+series-test: deps
+	@$(H)/series.sh --test $(OUT)/series $(OUT)/build-test/.config $(FIRST) $(LAST)
 
 clean:
 	rm -rf $(OUT)/build-* $(OUT)/progs $(OUT)/selftests $(OUT)/tools $(OUT)/vm $(OUT)/logs \

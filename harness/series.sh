@@ -35,16 +35,25 @@
 # subsystems are built from CONFIG (a kernel .config, normally the test
 # kernel's) after each one.
 #
+# With --test, the series is made, its patches are applied in turn, and
+# at each patch from FIRST to LAST the kernel is built from CONFIG and
+# booted in the VM to run the selftests that this point of the series
+# has and that need no VFIO device: those of the mock and uapi suites.
+# FIRST and LAST default to the patch that adds the selftests and the
+# last patch before the first that touches drivers/vfio.
+#
 # usage: harness/series.sh OUT_DIR
 #        harness/series.sh --check OUT_DIR CONFIG
+#        harness/series.sh --test OUT_DIR CONFIG [FIRST LAST]
 set -euo pipefail
 
 check=0
-if [ "${1:-}" = --check ]; then
-	check=1
-	shift
-fi
-[ $# -ge 1 ] || { echo "usage: $0 [--check] OUT_DIR [CONFIG]" >&2; exit 2; }
+mode="make"
+case ${1:-} in
+--check) check=1; mode="check"; shift ;;
+--test) check=1; mode="test"; shift ;;
+esac
+[ $# -ge 1 ] || { echo "usage: $0 [--check|--test] OUT_DIR [CONFIG [FIRST LAST]]" >&2; exit 2; }
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -562,10 +571,96 @@ build_tools() {
 	fi
 }
 
+# --test: the selftests of the core pass at each point of the series that
+# has them.  The tree and the build are named as harness/kernel.sh names
+# its own (linux/, build-test/ under the ccache base), so that ccache
+# serves every file a prefix has in common with the whole series.
+test_series() {
+	local config=$1 first=$2 last=$3
+	# By default, from the patch that brings the selftests to the last
+	# one before VFIO: the points whose tests need no device.
+	if [ -z "$first" ]; then
+		first=$(grep -l '^+++ b/tools/testing/selftests/ioasid/Makefile' "$out"/[0-9]*.patch |
+			head -n 1 | sed 's|.*/0*||; s|-.*||')
+		last=$(grep -l '^+++ b/drivers/vfio/' "$out"/[0-9]*.patch |
+			head -n 1 | sed 's|.*/0*||; s|-.*||')
+		last=$((last - 1))
+	fi
+	local t=$out/test wt=$out/test/linux obj=$out/test/build-test
+	local jobs=$(($(nproc) + 1)) p n=0 failed=0 name log run prog s
+	[ -f "$config" ] || die "no kernel config '$config' (run 'make kernel' first)"
+	mapfile -t patches < <(ls "$out"/[0-9][0-9][0-9][0-9]-*.patch | grep -v /0000-cover-letter.patch)
+	[ "$last" -le ${#patches[@]} ] && [ "$first" -ge 1 ] && [ "$first" -le "$last" ] ||
+		die "no patches $first-$last in a series of ${#patches[@]}"
+	mkdir -p "$obj" "$t/logs"
+	if [ ! -f "$wt/.git" ]; then
+		rm -rf "$wt"
+		g worktree prune
+		g worktree add -q --detach "$wt" base
+	fi
+	git -C "$wt" checkout -q -f -B series-test base
+	git -C "$wt" clean -q -fdx
+	export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+	export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+	export CCACHE_BASEDIR=$t CCACHE_NOHASHDIR=1
+	export KBUILD_BUILD_TIMESTAMP=${KBUILD_BUILD_TIMESTAMP:-2024-01-01}
+	export KBUILD_BUILD_USER=ioasid KBUILD_BUILD_HOST=build
+	local kmake=(make -C "$wt" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" -j"$jobs")
+	for p in "${patches[@]:0:$last}"; do
+		n=$((n + 1))
+		name=$(basename "$p" .patch)
+		log=$t/logs/$name.log
+		at "$((100000 + n))"
+		git -C "$wt" am -q "$p" > "$log" 2>&1 ||
+			{ cat "$log" >&2; die "[$n] $name does not apply with git am"; }
+		[ "$n" -ge "$first" ] || continue
+		echo "series-test: [$n] $name: building the kernel (log: $log)"
+		cp "$config" "$obj/.config"
+		if ! { "${kmake[@]}" olddefconfig && "${kmake[@]}" bzImage &&
+		       "${kmake[@]}" -s headers; } >> "$log" 2>&1; then
+			tail -n 30 "$log" >&2
+			echo "series-test: [$n] $name: kernel build FAILED" >&2
+			failed=$((failed + 1))
+			continue
+		fi
+		rm -rf "$t/selftests" "$t/progs"
+		mkdir -p "$t/selftests" "$t/progs"
+		if ! make -s -C "$wt/tools/testing/selftests/ioasid" OUTPUT="$t/selftests" \
+			KHDR_INCLUDES="-isystem $obj/usr/include" LDFLAGS=-static >> "$log" 2>&1; then
+			tail -n 30 "$log" >&2
+			echo "series-test: [$n] $name: selftests build FAILED" >&2
+			failed=$((failed + 1))
+			continue
+		fi
+		# The programs of the mock and uapi suites this point has.
+		run=""
+		for s in mock uapi; do
+			for prog in $(RUN="" && . "$repo/harness/suites/$s.sh" && echo "$RUN"); do
+				if [ -x "$t/selftests/${prog%%,*}" ]; then
+					cp "$t/selftests/${prog%%,*}" "$t/progs/"
+					run="$run $prog"
+				fi
+			done
+		done
+		[ -n "$run" ] || die "[$n] $name: no selftest of the mock or uapi suites to run"
+		echo "series-test: [$n] $name: running$run"
+		rm -f "$t/logs/results"
+		if ! RUN="$run" VFIO_EDU=0 "$repo/harness/vm.sh" "$t" test custom; then
+			echo "series-test: [$n] $name: selftests FAILED" >&2
+			failed=$((failed + 1))
+			continue
+		fi
+		echo "series-test: [$n] $name: $(awk '{ print $3 " passed, " $5 " skipped" }' "$t/logs/results")"
+	done
+	echo "series-test: $((last - first + 1 - failed)) of $((last - first + 1)) points pass their selftests"
+	[ $failed = 0 ]
+}
+
 if [ $check = 1 ] && [ ! -f "${2:-}" ]; then
 	die "no kernel config '${2:-}' (run 'make kernel' first)"
 fi
 build_series
-if [ $check = 1 ]; then
-	check_series "${2:-}"
-fi
+case $mode in
+check) check_series "$2" ;;
+test) test_series "$2" "${3:-}" "${4:-}" ;;
+esac

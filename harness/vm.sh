@@ -6,6 +6,7 @@
 # usage: harness/vm.sh OUT_DIR FLAVOUR SUITE
 #        harness/vm.sh OUT_DIR FLAVOUR shell
 #        EXTRA=DIR CMD='prog args' harness/vm.sh OUT_DIR FLAVOUR custom
+#        RUN='prog prog,arg...' harness/vm.sh OUT_DIR FLAVOUR custom
 #
 # shell and custom take DEVICES, IOMMU, SNOOP, MEM, CMDLINE and VFIO_EDU
 # (see the VM shape below) from the environment when they are set.
@@ -40,7 +41,7 @@ fi
 given_devices=${DEVICES:-} given_iommu=${IOMMU:-} given_snoop=${SNOOP:-}
 given_mem=${MEM:-}
 given_cmdline=${CMDLINE:-} given_vfio_edu=${VFIO_EDU:-}
-given_qemu_l2=${QEMU_L2:-}
+given_qemu_l2=${QEMU_L2:-} given_run=${RUN:-}
 
 # The VM shape; a suite file overrides what it needs.
 DEVICES="-device edu"
@@ -65,10 +66,16 @@ SHOW=results
 case $suite in
 shell) MODE=shell; VFIO_EDU=1 ;;
 custom)
-	[ -n "${CMD:-}" ] || { echo "vm: custom needs CMD='...'" >&2; exit 2; }
-	# RUN is a list of programs: the command, arguments and all, goes
-	# in a script of its own.
-	RUN=custom-cmd; VFIO_EDU=1 ;;
+	# RUN is a list of programs, each counted as a suite counts it; a
+	# command, arguments and all, goes in a script of its own.
+	if [ -n "${CMD:-}" ]; then
+		RUN=custom-cmd
+	elif [ -n "$given_run" ]; then
+		RUN=$given_run
+	else
+		echo "vm: custom needs CMD='...' or RUN='prog...'" >&2; exit 2
+	fi
+	VFIO_EDU=1 ;;
 *)	# shellcheck source=/dev/null
 	. "$suites/$suite.sh" ;;
 esac
@@ -100,7 +107,7 @@ pack() {
 	if [ -n "${EXTRA:-}" ]; then
 		cp -r "$EXTRA"/. "$stage/root/extra/"
 	fi
-	if [ "$suite" = custom ]; then
+	if [ "$RUN" = custom-cmd ]; then
 		printf '#!/bin/sh\n%s\n' "$CMD" > "$stage/root/tests/custom-cmd"
 		chmod +x "$stage/root/tests/custom-cmd"
 	fi
