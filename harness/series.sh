@@ -645,8 +645,12 @@ test_series() {
 		[ -n "$run" ] || die "[$n] $name: no selftest of the mock or uapi suites to run"
 		echo "series-test: [$n] $name: running$run"
 		rm -f "$t/logs/results"
-		if ! RUN="$run" VFIO_EDU=0 "$repo/harness/vm.sh" "$t" test custom; then
-			echo "series-test: [$n] $name: selftests FAILED" >&2
+		s=0
+		RUN="$run" VFIO_EDU=0 "$repo/harness/vm.sh" "$t" test custom || s=$?
+		cp "$t/logs/custom.ktap" "$t/logs/$name.ktap"
+		cp "$t/logs/custom.console.log" "$t/logs/$name.console.log"
+		if [ $s != 0 ]; then
+			echo "series-test: [$n] $name: selftests FAILED (ktap: $t/logs/$name.ktap)" >&2
 			failed=$((failed + 1))
 			continue
 		fi
