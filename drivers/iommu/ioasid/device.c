@@ -339,7 +339,7 @@ static int ioasid_copy_resv_regions(struct iommu_group *group,
 	list_for_each_entry(resv, &regions, list) {
 		if (rc)
 			break;
-		/* Relaxable regions do not bind an IOASID: see domain.c. */
+		/* Relaxable regions do not bind an IOASID: see reserved.c. */
 		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
 			continue;
 		range.start = resv->start;

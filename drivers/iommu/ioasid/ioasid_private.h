@@ -558,6 +558,7 @@ bool ioasid_domains_empty(struct ioasid_space *space);
 unsigned long ioasid_domains_iova_alignment(struct ioasid_space *space);
 unsigned long ioasid_domains_pgsizes(struct ioasid_space *space);
 int ioasid_domains_map(struct ioasid_space *space, struct ioasid_mapping *m);
+int ioasid_domain_fill(struct ioasid_space *space, struct ioasid_domain *d);
 int ioasid_domains_map_list(struct ioasid_space *space, struct list_head *list);
 void ioasid_domains_unmap(struct ioasid_space *space, struct list_head *freed);
 
@@ -597,6 +598,8 @@ void ioasid_space_put(struct ioasid_space *space);
 int ioasid_map_prot(u32 flags);
 int ioasid_check_map_flags(u32 flags, bool file);
 int ioasid_check_range(u64 start, u64 length, unsigned long *last);
+int ioasid_space_alloc_iova(struct ioasid_space *space, unsigned long hint,
+			    unsigned long length, unsigned long *iova);
 struct ioasid_pages *ioasid_space_pin(struct ioasid_space *space,
 				      struct file *file, u64 addr, u64 length,
 				      u32 flags);
