@@ -38,9 +38,10 @@
 # With --test, the series is made, its patches are applied in turn, and
 # at each patch from FIRST to LAST the kernel is built from CONFIG and
 # booted in the VM to run the selftests that this point of the series
-# has and that need no VFIO device: those of the mock and uapi suites.
-# FIRST and LAST default to the patch that adds the selftests and the
-# last patch before the first that touches drivers/vfio.
+# has: those of the mock and uapi suites in one boot, those of the vfio
+# suite in a second boot of that suite's shape (edu devices bound to
+# vfio-pci).  FIRST and LAST default to the patch that adds the
+# selftests and the last patch of kernel code.
 #
 # usage: harness/series.sh OUT_DIR
 #        harness/series.sh --check OUT_DIR CONFIG
@@ -571,23 +572,74 @@ build_tools() {
 	fi
 }
 
-# --test: the selftests of the core pass at each point of the series that
-# has them.  The tree and the build are named as harness/kernel.sh names
-# its own (linux/, build-test/ under the ccache base), so that ccache
-# serves every file a prefix has in common with the whole series.
+# The programs of SUITES (harness/suites/) that this point of the series
+# has, as a RUN list for a custom VM run; empty if it has none.
+point_programs() {
+	local s prog run=""
+	for s in "$@"; do
+		for prog in $(RUN="" && . "$repo/harness/suites/$s.sh" && echo "$RUN"); do
+			if [ -x "$out/test/selftests/${prog%%,*}" ]; then
+				cp "$out/test/selftests/${prog%%,*}" "$out/test/progs/"
+				run="$run $prog"
+			fi
+		done
+	done
+	echo "$run"
+}
+
+# Boot the point's kernel in the VM shape of SUITE and run the programs
+# RUN there; the ktap and console are kept as NAME.SUITE.*.
+run_point_vm() {
+	local n=$1 name=$2 suite=$3 run=$4 s=0 shape devices vfio_edu cmdline
+	shape=$(DEVICES="" VFIO_EDU=0 CMDLINE="" && . "$repo/harness/suites/$suite.sh" &&
+		printf '%s\n%s\n%s\n' "$DEVICES" "$VFIO_EDU" "$CMDLINE")
+	echo "series-test: [$n] $name: running$run"
+	rm -f "$out/test/logs/results"
+	{
+		read -r devices; read -r vfio_edu; read -r cmdline
+		RUN="$run" DEVICES="${devices:--device edu}" VFIO_EDU="$vfio_edu" \
+			CMDLINE="$cmdline" "$repo/harness/vm.sh" "$out/test" test custom || s=$?
+	} <<< "$shape"
+	cp "$out/test/logs/custom.ktap" "$out/test/logs/$name.$suite.ktap"
+	cp "$out/test/logs/custom.console.log" "$out/test/logs/$name.$suite.console.log"
+	if [ $s != 0 ]; then
+		echo "series-test: [$n] $name: $suite selftests FAILED (ktap: $out/test/logs/$name.$suite.ktap)" >&2
+		return 1
+	fi
+	echo "series-test: [$n] $name: $suite: $(awk '{ print $3 " passed, " $5 " skipped" }' "$out/test/logs/results")"
+}
+
+# Run the selftests one point has: those of the mock and uapi suites,
+# which need no device, then those of the vfio suite in its own shape.
+test_point() {
+	local n=$1 name=$2 run rc=0
+	run=$(point_programs mock uapi)
+	[ -n "$run" ] || die "[$n] $name: no selftest of the mock or uapi suites to run"
+	run_point_vm "$n" "$name" mock "$run" || rc=1
+	rm -f "$out"/test/progs/*
+	run=$(point_programs vfio)
+	if [ -n "$run" ]; then
+		run_point_vm "$n" "$name" vfio "$run" || rc=1
+	fi
+	return $rc
+}
+
+# --test: each point of the series that has selftests passes them.  The
+# tree and the build are named as harness/kernel.sh names its own (linux/,
+# build-test/ under the ccache base), so that ccache serves every file a
+# prefix has in common with the whole series.
 test_series() {
 	local config=$1 first=$2 last=$3
 	# By default, from the patch that brings the selftests to the last
-	# one before VFIO: the points whose tests need no device.
+	# one of kernel code: later ones change only tools/.
 	if [ -z "$first" ]; then
 		first=$(grep -l '^+++ b/tools/testing/selftests/ioasid/Makefile' "$out"/[0-9]*.patch |
 			head -n 1 | sed 's|.*/0*||; s|-.*||')
-		last=$(grep -l '^+++ b/drivers/vfio/' "$out"/[0-9]*.patch |
-			head -n 1 | sed 's|.*/0*||; s|-.*||')
-		last=$((last - 1))
+		last=$(grep -l '^+++ b/[^t]' "$out"/[0-9]*.patch |
+			tail -n 1 | sed 's|.*/0*||; s|-.*||')
 	fi
 	local t=$out/test wt=$out/test/linux obj=$out/test/build-test
-	local jobs=$(($(nproc) + 1)) p n=0 failed=0 name log run prog s
+	local jobs=$(($(nproc) + 1)) p n=0 failed=0 name log
 	[ -f "$config" ] || die "no kernel config '$config' (run 'make kernel' first)"
 	mapfile -t patches < <(ls "$out"/[0-9][0-9][0-9][0-9]-*.patch | grep -v /0000-cover-letter.patch)
 	[ "$last" -le ${#patches[@]} ] && [ "$first" -ge 1 ] && [ "$first" -le "$last" ] ||
@@ -632,29 +684,10 @@ test_series() {
 			failed=$((failed + 1))
 			continue
 		fi
-		# The programs of the mock and uapi suites this point has.
-		run=""
-		for s in mock uapi; do
-			for prog in $(RUN="" && . "$repo/harness/suites/$s.sh" && echo "$RUN"); do
-				if [ -x "$t/selftests/${prog%%,*}" ]; then
-					cp "$t/selftests/${prog%%,*}" "$t/progs/"
-					run="$run $prog"
-				fi
-			done
-		done
-		[ -n "$run" ] || die "[$n] $name: no selftest of the mock or uapi suites to run"
-		echo "series-test: [$n] $name: running$run"
-		rm -f "$t/logs/results"
-		s=0
-		RUN="$run" VFIO_EDU=0 "$repo/harness/vm.sh" "$t" test custom || s=$?
-		cp "$t/logs/custom.ktap" "$t/logs/$name.ktap"
-		cp "$t/logs/custom.console.log" "$t/logs/$name.console.log"
-		if [ $s != 0 ]; then
-			echo "series-test: [$n] $name: selftests FAILED (ktap: $t/logs/$name.ktap)" >&2
+		if ! test_point "$n" "$name"; then
 			failed=$((failed + 1))
 			continue
 		fi
-		echo "series-test: [$n] $name: $(awk '{ print $3 " passed, " $5 " skipped" }' "$t/logs/results")"
 	done
 	echo "series-test: $((last - first + 1 - failed)) of $((last - first + 1)) points pass their selftests"
 	[ $failed = 0 ]
