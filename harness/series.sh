@@ -597,7 +597,7 @@ run_point_vm() {
 	rm -f "$out/test/logs/results"
 	{
 		read -r devices; read -r vfio_edu; read -r cmdline
-		RUN="$run" DEVICES="${devices:--device edu}" VFIO_EDU="$vfio_edu" \
+		RUN="$run" DEVICES="$devices" VFIO_EDU="$vfio_edu" \
 			CMDLINE="$cmdline" "$repo/harness/vm.sh" "$out/test" test custom || s=$?
 	} <<< "$shape"
 	cp "$out/test/logs/custom.ktap" "$out/test/logs/$name.$suite.ktap"
