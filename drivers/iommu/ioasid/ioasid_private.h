@@ -372,6 +372,39 @@ struct ioasid_pages {
 struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 					   unsigned long npages, bool writable,
 					   enum ioasid_account account);
+
+/**
+ * struct ioasid_pin_ahead - user pages pinned for the maps of a call to take
+ * @pages: One page of page pointers, the batch
+ * @writable: Whether the call's maps pin for writing
+ * @uaddr: The user address of @pages[@next]
+ * @end: Where the memory the maps to come cover without a gap ends
+ * @next: The first page of the batch no map took yet
+ * @count: The pages pinned in the batch
+ *
+ * An emulated IOMMU's IOASID_VEC maps many small ranges, often the
+ * consecutive pages of one buffer.  Pinned one range at a time, each
+ * range would pay a walk of the page tables; pinned ahead, a batch of
+ * them costs one, and each map records its pages from the batch.  Until
+ * a map takes them the pages are pinned but charged to no one: at most
+ * one batch, for the length of the call.
+ */
+struct ioasid_pin_ahead {
+	struct page **pages;
+	bool writable;
+	unsigned long uaddr;
+	unsigned long end;
+	unsigned long next;
+	unsigned long count;
+};
+
+int ioasid_pin_ahead_init(struct ioasid_pin_ahead *ahead, bool writable);
+void ioasid_pin_ahead_end(struct ioasid_pin_ahead *ahead);
+struct ioasid_pages *ioasid_pages_get_user_ahead(struct ioasid_pin_ahead *ahead,
+						 unsigned long uaddr,
+						 unsigned long npages,
+						 unsigned long end,
+						 enum ioasid_account account);
 bool ioasid_file_is_memory(struct file *file);
 int ioasid_file_check(struct file *file, bool writable);
 int ioasid_file_check_range(struct file *file, u64 offset, u64 length);

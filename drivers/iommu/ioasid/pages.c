@@ -148,6 +148,31 @@ static void ioasid_pages_unpin(struct ioasid_pages *pages)
 }
 
 /*
+ * Record @n pinned pages, from index @done on, a run of contiguous pages at
+ * a time.  On failure the pages no run records are unpinned.
+ */
+static int ioasid_pages_add_pages(struct ioasid_pages *pages,
+				  unsigned long done, struct page **batch,
+				  long n)
+{
+	unsigned long pfn;
+	long i, k;
+	int rc;
+
+	for (i = 0; i < n; i += k) {
+		pfn = page_to_pfn(batch[i]);
+		for (k = 1; i + k < n && page_to_pfn(batch[i + k]) == pfn + k; k++)
+			;
+		rc = ioasid_pages_add_pfns(pages, done + i, pfn, k);
+		if (rc) {
+			unpin_user_pages(batch + i, n - i);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
  * Pin the user pages from index @done on, up to @len of them into @batch,
  * and record them.  Return: the pages recorded, or an errno with none of
  * this batch left pinned.
@@ -157,8 +182,7 @@ static long ioasid_pin_user_batch(struct ioasid_pages *pages,
 				  struct page **batch, unsigned long len)
 {
 	unsigned int gup_flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
-	unsigned long pfn;
-	long i, k, n;
+	long n;
 	int rc;
 
 	n = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
@@ -166,19 +190,79 @@ static long ioasid_pin_user_batch(struct ioasid_pages *pages,
 				batch);
 	if (n <= 0)
 		return n ? n : -EFAULT;
-	/* Record the batch a run of contiguous pages at a time. */
-	for (i = 0; i < n; i += k) {
-		pfn = page_to_pfn(batch[i]);
-		for (k = 1; i + k < n && page_to_pfn(batch[i + k]) == pfn + k; k++)
-			;
-		rc = ioasid_pages_add_pfns(pages, done + i, pfn, k);
-		if (rc) {
-			/* The pinned pages that no run records yet. */
-			unpin_user_pages(batch + i, n - i);
+	rc = ioasid_pages_add_pages(pages, done, batch, n);
+	return rc ? rc : n;
+}
+
+/**
+ * ioasid_pin_ahead_init - prepare to pin ahead for consecutive maps
+ * @ahead: The pin-ahead state of one call
+ * @writable: Whether the maps pin for writing
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ioasid_pin_ahead_init(struct ioasid_pin_ahead *ahead, bool writable)
+{
+	*ahead = (struct ioasid_pin_ahead) { .writable = writable };
+	ahead->pages = (struct page **)__get_free_page(GFP_KERNEL);
+	return ahead->pages ? 0 : -ENOMEM;
+}
+
+/**
+ * ioasid_pin_ahead_end - unpin the pages no map took, and free the batch
+ * @ahead: State of ioasid_pin_ahead_init()
+ */
+void ioasid_pin_ahead_end(struct ioasid_pin_ahead *ahead)
+{
+	unpin_user_pages(ahead->pages + ahead->next,
+			 ahead->count - ahead->next);
+	free_page((unsigned long)ahead->pages);
+}
+
+/* Unpin what is left of the batch and pin the next one, from @uaddr. */
+static int ioasid_pin_ahead_fill(struct ioasid_pin_ahead *ahead,
+				 unsigned long uaddr)
+{
+	unsigned int gup_flags = FOLL_LONGTERM | (ahead->writable ? FOLL_WRITE : 0);
+	long n;
+
+	unpin_user_pages(ahead->pages + ahead->next,
+			 ahead->count - ahead->next);
+	ahead->next = 0;
+	ahead->count = 0;
+	n = pin_user_pages_fast(uaddr, min((ahead->end - uaddr) >> PAGE_SHIFT,
+					   PIN_BATCH),
+				gup_flags, ahead->pages);
+	if (n <= 0)
+		return n ? n : -EFAULT;
+	ahead->uaddr = uaddr;
+	ahead->count = n;
+	return 0;
+}
+
+/*
+ * Take the pages from index @done on out of @ahead, pinning its next batch
+ * if it does not start with them.  Return: as ioasid_pin_user_batch().
+ */
+static long ioasid_pin_ahead_take(struct ioasid_pages *pages,
+				  struct ioasid_pin_ahead *ahead,
+				  unsigned long uaddr, unsigned long done)
+{
+	long n;
+	int rc;
+
+	uaddr += done * PAGE_SIZE;
+	if (ahead->next == ahead->count || ahead->uaddr != uaddr) {
+		rc = ioasid_pin_ahead_fill(ahead, uaddr);
+		if (rc)
 			return rc;
-		}
 	}
-	return n;
+	n = min(ahead->count - ahead->next, pages->npages - done);
+	/* Taken either way: recorded, or unpinned on failure. */
+	rc = ioasid_pages_add_pages(pages, done, ahead->pages + ahead->next, n);
+	ahead->next += n;
+	ahead->uaddr += n * PAGE_SIZE;
+	return rc ? rc : n;
 }
 
 /*
@@ -229,14 +313,14 @@ static long ioasid_pin_file_batch(struct ioasid_pages *pages,
  * whatever was pinned is unpinned again.
  */
 static int ioasid_pages_pin(struct ioasid_pages *pages, struct file *file,
-			    u64 start)
+			    u64 start, struct ioasid_pin_ahead *ahead)
 {
 	void *small_batch[PIN_SMALL_BATCH], **batch = small_batch;
 	unsigned long len = PIN_SMALL_BATCH, done = 0;
 	int rc = 0;
 	long n;
 
-	if (pages->npages > PIN_SMALL_BATCH) {
+	if (!ahead && pages->npages > PIN_SMALL_BATCH) {
 		batch = (void **)__get_free_page(GFP_KERNEL);
 		if (!batch)
 			return -ENOMEM;
@@ -250,6 +334,8 @@ static int ioasid_pages_pin(struct ioasid_pages *pages, struct file *file,
 		if (file)
 			n = ioasid_pin_file_batch(pages, file, start, done,
 						  (struct folio **)batch, len);
+		else if (ahead)
+			n = ioasid_pin_ahead_take(pages, ahead, start, done);
 		else
 			n = ioasid_pin_user_batch(pages, start, done,
 						  (struct page **)batch, len);
@@ -325,6 +411,27 @@ static void ioasid_pages_abort(struct ioasid_pages *pages)
 	ioasid_pages_free(pages);
 }
 
+/* ioasid_pages_get_user(), the pages taken from @ahead if not NULL. */
+static struct ioasid_pages *ioasid_pages_pin_user(unsigned long uaddr,
+						  unsigned long npages,
+						  bool writable,
+						  enum ioasid_account account,
+						  struct ioasid_pin_ahead *ahead)
+{
+	struct ioasid_pages *pages;
+	int rc;
+
+	pages = ioasid_pages_alloc(npages, writable, account);
+	if (IS_ERR(pages))
+		return pages;
+	rc = ioasid_pages_pin(pages, NULL, uaddr, ahead);
+	if (rc) {
+		ioasid_pages_abort(pages);
+		return ERR_PTR(rc);
+	}
+	return pages;
+}
+
 /**
  * ioasid_pages_get_user - pin and charge a range of the caller's memory
  * @uaddr: Page-aligned start
@@ -340,18 +447,31 @@ struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 					   unsigned long npages, bool writable,
 					   enum ioasid_account account)
 {
-	struct ioasid_pages *pages;
-	int rc;
+	return ioasid_pages_pin_user(uaddr, npages, writable, account, NULL);
+}
 
-	pages = ioasid_pages_alloc(npages, writable, account);
-	if (IS_ERR(pages))
-		return pages;
-	rc = ioasid_pages_pin(pages, NULL, uaddr);
-	if (rc) {
-		ioasid_pages_abort(pages);
-		return ERR_PTR(rc);
-	}
-	return pages;
+/**
+ * ioasid_pages_get_user_ahead - ioasid_pages_get_user() for one of many
+ * consecutive maps
+ * @ahead: The call's pin-ahead state; its @writable is the map's
+ * @uaddr: Page-aligned start
+ * @npages: Number of pages, not 0
+ * @end: The end of the memory the call's maps cover without a gap from
+ *       @uaddr on: at least @uaddr + @npages pages, and no page past it
+ *       is pinned
+ * @account: Which RLIMIT_MEMLOCK count to charge
+ *
+ * Return: as ioasid_pages_get_user().
+ */
+struct ioasid_pages *ioasid_pages_get_user_ahead(struct ioasid_pin_ahead *ahead,
+						 unsigned long uaddr,
+						 unsigned long npages,
+						 unsigned long end,
+						 enum ioasid_account account)
+{
+	ahead->end = end;
+	return ioasid_pages_pin_user(uaddr, npages, ahead->writable, account,
+				     ahead);
 }
 
 /* The seals of a file ioasid_file_check() took as shmem or hugetlbfs. */
@@ -463,7 +583,7 @@ struct ioasid_pages *ioasid_pages_get_file(struct file *file, loff_t offset,
 	}
 	/* Before pinning: a failed pin unpins what it did by folio too. */
 	pages->file = get_file(file);
-	rc = ioasid_pages_pin(pages, file, offset);
+	rc = ioasid_pages_pin(pages, file, offset, NULL);
 	if (rc) {
 		ioasid_pages_abort(pages);
 		return ERR_PTR(rc);

@@ -122,24 +122,61 @@ static int ioasid_vec_precheck(struct ioasid_vec_call *v)
 	return 0;
 }
 
+/*
+ * The end of the caller's memory that the entries from @i on cover without
+ * a gap.  The ranges were checked not to wrap, so neither does the sum.
+ */
+static u64 ioasid_vec_stretch_end(struct ioasid_vec_call *v, u32 i)
+{
+	u64 end = v->e[i].addr + v->e[i].length;
+
+	while (++i < v->cmd->count && v->e[i].addr == end)
+		end += v->e[i].length;
+	return end;
+}
+
+/* Pin the memory of one map entry, from @ahead if it is the caller's. */
+static struct ioasid_pages *ioasid_vec_pin_one(struct ioasid_vec_call *v,
+					       struct ioasid_pin_ahead *ahead,
+					       u64 *end)
+{
+	struct ioasid_vec_entry *e = &v->e[v->failed];
+
+	if (v->file)
+		return ioasid_space_pin(v->space, v->file, e->addr, e->length,
+					v->cmd->flags);
+	/* Not where the last entry ended: a new stretch of memory. */
+	if (!v->failed || e->addr != e[-1].addr + e[-1].length)
+		*end = ioasid_vec_stretch_end(v, v->failed);
+	return ioasid_pages_get_user_ahead(ahead, e->addr,
+					   e->length >> PAGE_SHIFT, *end,
+					   v->space->account);
+}
+
 /* Pin the memory of every map entry into a mapping on @pending. */
 static int ioasid_vec_pin(struct ioasid_vec_call *v, struct list_head *pending)
 {
 	int prot = ioasid_map_prot(v->cmd->flags);
+	struct ioasid_pin_ahead ahead;
 	struct ioasid_pages *pages;
-	struct ioasid_vec_entry *e;
 	struct ioasid_mapping *m;
+	u64 end = 0;
+	int rc;
 
+	rc = ioasid_pin_ahead_init(&ahead, v->cmd->flags & IOASID_MAP_WRITE);
+	if (rc)
+		return rc;
 	for (v->failed = 0; v->failed < v->cmd->count; v->failed++) {
-		e = &v->e[v->failed];
-		pages = ioasid_space_pin(v->space, v->file, e->addr, e->length,
-					 v->cmd->flags);
-		if (IS_ERR(pages))
-			return PTR_ERR(pages);
+		pages = ioasid_vec_pin_one(v, &ahead, &end);
+		if (IS_ERR(pages)) {
+			rc = PTR_ERR(pages);
+			break;
+		}
 		m = ioasid_mapping_first(pages, prot);
 		list_add_tail(&m->free_link, pending);
 	}
-	return 0;
+	ioasid_pin_ahead_end(&ahead);
+	return rc;
 }
 
 /*

@@ -168,15 +168,23 @@ TEST_F(vec, entries_are_separate_mappings)
 
 #define VEC_DATA FIXTURE_DATA(vec)
 
-/* Check that a failed call changed nothing: no IOPTE, pin or charge. */
+/*
+ * Check that a failed call changed nothing: no IOPTE, pin or charge.  Every
+ * page's pins are read, since a call pins pages ahead of the entries that
+ * take them.
+ */
 static void expect_empty(struct __test_metadata *_metadata, VEC_DATA *self)
 {
-	uint64_t pins = 0;
+	uint64_t pins;
+	int i;
 
 	ASSERT_EQ(0, ptes(self->fd, &self->dev));
 	ASSERT_EQ(self->base, charged_mm(self->fd));
-	page_phys(self->fd, self->buf, &pins);
-	ASSERT_EQ(0, pins);
+	for (i = 0; i < NR; i++) {
+		pins = -1;
+		ASSERT_NE(0, page_phys(self->fd, self->buf + i * SZ_4K, &pins));
+		ASSERT_EQ(0, pins);
+	}
 }
 
 static const unsigned int places[] = { 0, NR / 2, NR - 1 };
@@ -229,6 +237,102 @@ TEST_F(vec, map_bad_entry_first_middle_last)
 		expect_empty(_metadata, self);
 	}
 	munmap(hole, SZ_4K);
+}
+
+/*
+ * Consecutive entries are pinned as one stretch of memory, ahead of the
+ * entries that take the pages: a page of the stretch that cannot be pinned
+ * fails its own entry, and neither the pages before it, taken, nor those
+ * pinned ahead stay pinned.
+ */
+TEST_F(vec, map_hole_inside_a_stretch)
+{
+	static const unsigned int holes[] = { 0, 100, NR - 1 };
+	__u32 failed;
+	size_t h;
+
+	for (h = 0; h < ARRAY_SIZE(holes); h++) {
+		char *page = self->buf + holes[h] * SZ_4K;
+
+		ASSERT_EQ(0, mprotect(page, SZ_4K, PROT_NONE));
+		ASSERT_ERRNO(EFAULT, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+					 self->ioasid, 0, self->e, NR, &failed));
+		ASSERT_EQ(holes[h], failed);
+		/* Read-only memory refuses a writable map the same way. */
+		ASSERT_EQ(0, mprotect(page, SZ_4K, PROT_READ));
+		ASSERT_ERRNO(EFAULT, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+					 self->ioasid, 0, self->e, NR, &failed));
+		ASSERT_EQ(holes[h], failed);
+		ASSERT_EQ(0, mprotect(page, SZ_4K, PROT_READ | PROT_WRITE));
+		expect_empty(_metadata, self);
+	}
+}
+
+#define BIG	600	/* pages: more than a batch of pins (512) */
+
+static bool pages_mapped(int fd, const struct mock_dev *md, uint64_t iova,
+			 char *va, unsigned int npages)
+{
+	struct ioasid_test pte;
+	unsigned int i;
+
+	for (i = 0; i < npages; i++)
+		if (read_pte(fd, md, iova + i * SZ_4K, &pte) ||
+		    pte.mock_pte.out_phys != page_phys(fd, va + i * SZ_4K, NULL))
+			return false;
+	return true;
+}
+
+/*
+ * Stretches longer than a batch of pins, and one page in two entries: each
+ * entry maps its own pages, pinned once for each entry that maps them.
+ */
+TEST_F(vec, map_stretches_across_batches)
+{
+	struct ioasid_vec_entry e[4];
+	size_t len = (BIG + 2) * SZ_4K;
+	uint64_t pins;
+	char *buf;
+	int i;
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, madvise(buf, len, MADV_NOHUGEPAGE));
+	memset(buf, 1, len);
+	/* 1 + BIG + 1 pages without a gap, then the first page again. */
+	e[0] = (struct ioasid_vec_entry){ .iova = IOVA, .addr = (uintptr_t)buf,
+					  .length = SZ_4K };
+	e[1] = (struct ioasid_vec_entry){ .iova = IOVA + 2 * SZ_4K,
+					  .addr = e[0].addr + SZ_4K,
+					  .length = BIG * SZ_4K };
+	e[2] = (struct ioasid_vec_entry){ .iova = IOVA + (BIG + 4) * SZ_4K,
+					  .addr = e[1].addr + BIG * SZ_4K,
+					  .length = SZ_4K };
+	e[3] = (struct ioasid_vec_entry){ .iova = IOVA + (BIG + 8) * SZ_4K,
+					  .addr = e[0].addr, .length = SZ_4K };
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid, 0,
+			 e, 4, NULL));
+	ASSERT_EQ(BIG + 3, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base + BIG + 3, charged_mm(self->fd));
+	for (i = 0; i < 4; i++)
+		ASSERT_TRUE(pages_mapped(self->fd, &self->dev, e[i].iova,
+					 (char *)(uintptr_t)e[i].addr,
+					 e[i].length / SZ_4K));
+	for (i = 0; i < BIG + 2; i++) {
+		page_phys(self->fd, buf + i * SZ_4K, &pins);
+		ASSERT_EQ(i ? 1 : 2, pins);
+	}
+
+	ASSERT_EQ(0, unmap_vec(self->fd, self->ioasid, e, 4, NULL));
+	ASSERT_EQ(0, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base, charged_mm(self->fd));
+	for (i = 0; i < BIG + 2; i++) {
+		pins = -1;
+		page_phys(self->fd, buf + i * SZ_4K, &pins);
+		ASSERT_EQ(0, pins);
+	}
+	munmap(buf, len);
 }
 
 /* An entry on an existing mapping is refused before anything is pinned. */
