@@ -136,50 +136,85 @@ unsigned long mock_lookup(struct mock_domain *md, unsigned long iova,
 	return 0;
 }
 
-/* Set a PAGE_SIZE IOPTE, making its table if need be. */
-static int mock_set_small(struct mock_domain *md, unsigned long iova,
-			  unsigned long pte, gfp_t gfp)
+/* The table of the PAGE_SIZE IOPTEs around @iova, made if need be. */
+static struct mock_table *mock_table_get(struct mock_domain *md,
+					 unsigned long iova, gfp_t gfp)
 {
 	struct mock_table *table;
-	unsigned long *slot;
 	int rc;
 
-	slot = mock_table_slot(md, iova, &table);
-	if (!slot) {
-		table = kzalloc(sizeof(*table), gfp);
-		if (!table)
-			return -ENOMEM;
-		rc = xa_insert(&md->tables, iova >> MOCK_TABLE_SHIFT, table,
-			       gfp);
-		if (rc) {
-			kfree(table);
-			return rc;
-		}
-		slot = mock_table_slot(md, iova, &table);
+	table = xa_load(&md->tables, iova >> MOCK_TABLE_SHIFT);
+	if (table)
+		return table;
+	table = kzalloc(sizeof(*table), gfp);
+	if (!table)
+		return ERR_PTR(-ENOMEM);
+	rc = xa_insert(&md->tables, iova >> MOCK_TABLE_SHIFT, table, gfp);
+	if (rc) {
+		kfree(table);
+		return ERR_PTR(rc);
 	}
-	/* Mapping over a live IOPTE is a bug of the caller's. */
-	if (WARN_ON(*slot))
-		return -EEXIST;
-	*slot = pte;
-	table->count++;
-	return 0;
+	return table;
 }
 
-/* Clear the PAGE_SIZE IOPTE at @iova; false if there is none. */
-static bool mock_clear_small(struct mock_domain *md, unsigned long iova)
+/*
+ * Set PAGE_SIZE IOPTEs from @iova on, up to @pgcount of them in its table,
+ * as a page-table walker fills the entries of one table before it looks
+ * for the next; *@set says how many it set, also on failure.
+ */
+static int mock_set_small(struct mock_domain *md, unsigned long iova,
+			  phys_addr_t paddr, size_t pgcount, int prot,
+			  gfp_t gfp, size_t *set)
 {
+	unsigned long first = (iova >> PAGE_SHIFT) & (MOCK_TABLE_PTES - 1);
 	struct mock_table *table;
-	unsigned long *slot;
+	size_t i, n;
+	int rc = 0;
 
-	slot = mock_table_slot(md, iova, &table);
-	if (!slot || !*slot)
-		return false;
-	*slot = 0;
-	if (!--table->count) {
+	*set = 0;
+	table = mock_table_get(md, iova, gfp);
+	if (IS_ERR(table))
+		return PTR_ERR(table);
+	n = min(pgcount, MOCK_TABLE_PTES - first);
+	for (i = 0; i < n; i++) {
+		/* Mapping over a live IOPTE is a bug of the caller's. */
+		if (WARN_ON(table->pte[first + i])) {
+			rc = -EEXIST;
+			break;
+		}
+		table->pte[first + i] = mock_pte(paddr + i * PAGE_SIZE,
+						 PAGE_SIZE, prot);
+	}
+	table->count += i;
+	atomic_long_add(i, &md->nr_ptes);
+	*set = i;
+	return rc;
+}
+
+/*
+ * Clear the PAGE_SIZE IOPTEs from @iova on, up to @n of them in its table,
+ * until one that is not set.  Return: how many were cleared.
+ */
+static unsigned long mock_clear_small(struct mock_domain *md,
+				      unsigned long iova, unsigned long n)
+{
+	unsigned long first = (iova >> PAGE_SHIFT) & (MOCK_TABLE_PTES - 1);
+	struct mock_table *table;
+	unsigned long i;
+
+	table = xa_load(&md->tables, iova >> MOCK_TABLE_SHIFT);
+	if (!table)
+		return 0;
+	n = min(n, MOCK_TABLE_PTES - first);
+	for (i = 0; i < n && table->pte[first + i]; i++)
+		table->pte[first + i] = 0;
+	table->count -= i;
+	atomic_long_sub(i, &md->nr_ptes);
+	if (!table->count) {
 		xa_erase(&md->tables, iova >> MOCK_TABLE_SHIFT);
 		kfree(table);
 	}
-	return true;
+	return i;
 }
 
 static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
@@ -187,14 +222,15 @@ static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
 			  int prot, gfp_t gfp, size_t *mapped)
 {
 	struct mock_domain *md = to_mock_domain(domain);
+	size_t n;
 	int rc;
 
 	atomic64_inc(&md->map_calls);
 	prot &= IOMMU_READ | IOMMU_WRITE;
-	for (; pgcount; pgcount--) {
+	while (pgcount) {
 		if (pgsize == PAGE_SIZE) {
-			rc = mock_set_small(md, iova,
-					    mock_pte(paddr, pgsize, prot), gfp);
+			rc = mock_set_small(md, iova, paddr, pgcount, prot, gfp,
+					    &n);
 		} else {
 			rc = xa_insert(&md->ptes, iova >> PAGE_SHIFT,
 				       xa_mk_value(mock_pte(paddr, pgsize,
@@ -202,13 +238,15 @@ static int mock_map_pages(struct iommu_domain *domain, unsigned long iova,
 			/* Mapping over a live IOPTE is a bug of the caller's. */
 			if (WARN_ON(rc == -EBUSY))
 				rc = -EEXIST;
+			n = !rc;
+			atomic_long_add(n, &md->nr_ptes);
 		}
+		*mapped += n * pgsize;
 		if (rc)
 			return rc;
-		atomic_long_inc(&md->nr_ptes);
-		*mapped += pgsize;
-		iova += pgsize;
-		paddr += pgsize;
+		pgcount -= n;
+		iova += n * pgsize;
+		paddr += n * pgsize;
 	}
 	return 0;
 }
@@ -220,18 +258,20 @@ static size_t mock_unmap_pages(struct iommu_domain *domain, unsigned long iova,
 {
 	struct mock_domain *md = to_mock_domain(domain);
 	size_t unmapped = 0, want = pgsize * pgcount;
+	unsigned long n;
 	void *pte;
 
 	while (unmapped < want) {
-		if (mock_clear_small(md, iova + unmapped)) {
-			unmapped += PAGE_SIZE;
-		} else {
-			pte = xa_erase(&md->ptes,
-				       (iova + unmapped) >> PAGE_SHIFT);
-			if (!pte)
-				break;
-			unmapped += mock_pte_size(xa_to_value(pte));
+		n = mock_clear_small(md, iova + unmapped,
+				     (want - unmapped) >> PAGE_SHIFT);
+		if (n) {
+			unmapped += n * PAGE_SIZE;
+			continue;
 		}
+		pte = xa_erase(&md->ptes, (iova + unmapped) >> PAGE_SHIFT);
+		if (!pte)
+			break;
+		unmapped += mock_pte_size(xa_to_value(pte));
 		atomic_long_dec(&md->nr_ptes);
 	}
 	iommu_iotlb_gather_add_range(gather, iova, unmapped);
