@@ -437,7 +437,9 @@ int ioasid_space_take_range(struct ioasid_space *space, unsigned long iova,
 	if (ioasid_space_range_pinned(space, m, iova, last))
 		return -EBUSY;
 	for (node = &m->node; node; node = next) {
-		next = interval_tree_iter_next(node, iova, last);
+		/* Mappings do not overlap: none follows one reaching @last. */
+		next = node->last < last ?
+		       interval_tree_iter_next(node, iova, last) : NULL;
 		m = to_mapping(node);
 		ioasid_mapping_remove(space, m);
 		list_add_tail(&m->free_link, freed);
