@@ -373,14 +373,21 @@ struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
 					   unsigned long npages, bool writable,
 					   enum ioasid_account account);
 
+/* Pages a call pins ahead in its own frame, before it needs a batch page. */
+#define IOASID_PIN_AHEAD_SMALL 16
+
 /**
  * struct ioasid_pin_ahead - user pages pinned for the maps of a call to take
- * @pages: One page of page pointers, the batch
+ * @pages: The batch: @small, or one page of page pointers once a stretch
+ *         of memory is longer than @small
+ * @cap: Room in @pages
  * @writable: Whether the call's maps pin for writing
  * @uaddr: The user address of @pages[@next]
  * @end: Where the memory the maps to come cover without a gap ends
  * @next: The first page of the batch no map took yet
  * @count: The pages pinned in the batch
+ * @small: The first batch's storage, so that a call of a few pages
+ *         allocates none
  *
  * An emulated IOMMU's IOASID_VEC maps many small ranges, often the
  * consecutive pages of one buffer.  Pinned one range at a time, each
@@ -391,14 +398,16 @@ struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
  */
 struct ioasid_pin_ahead {
 	struct page **pages;
+	unsigned long cap;
 	bool writable;
 	unsigned long uaddr;
 	unsigned long end;
 	unsigned long next;
 	unsigned long count;
+	struct page *small[IOASID_PIN_AHEAD_SMALL];
 };
 
-int ioasid_pin_ahead_init(struct ioasid_pin_ahead *ahead, bool writable);
+void ioasid_pin_ahead_init(struct ioasid_pin_ahead *ahead, bool writable);
 void ioasid_pin_ahead_end(struct ioasid_pin_ahead *ahead);
 struct ioasid_pages *ioasid_pages_get_user_ahead(struct ioasid_pin_ahead *ahead,
 						 unsigned long uaddr,

@@ -198,14 +198,14 @@ static long ioasid_pin_user_batch(struct ioasid_pages *pages,
  * ioasid_pin_ahead_init - prepare to pin ahead for consecutive maps
  * @ahead: The pin-ahead state of one call
  * @writable: Whether the maps pin for writing
- *
- * Return: 0 or -ENOMEM.
  */
-int ioasid_pin_ahead_init(struct ioasid_pin_ahead *ahead, bool writable)
+void ioasid_pin_ahead_init(struct ioasid_pin_ahead *ahead, bool writable)
 {
-	*ahead = (struct ioasid_pin_ahead) { .writable = writable };
-	ahead->pages = (struct page **)__get_free_page(GFP_KERNEL);
-	return ahead->pages ? 0 : -ENOMEM;
+	ahead->pages = ahead->small;
+	ahead->cap = ARRAY_SIZE(ahead->small);
+	ahead->writable = writable;
+	ahead->next = 0;
+	ahead->count = 0;
 }
 
 /**
@@ -216,23 +216,35 @@ void ioasid_pin_ahead_end(struct ioasid_pin_ahead *ahead)
 {
 	unpin_user_pages(ahead->pages + ahead->next,
 			 ahead->count - ahead->next);
-	free_page((unsigned long)ahead->pages);
+	if (ahead->pages != ahead->small)
+		free_page((unsigned long)ahead->pages);
 }
 
-/* Unpin what is left of the batch and pin the next one, from @uaddr. */
+/*
+ * Unpin what is left of the batch and pin the next one, from @uaddr; a
+ * stretch longer than the small batch gets a page of room first.
+ */
 static int ioasid_pin_ahead_fill(struct ioasid_pin_ahead *ahead,
 				 unsigned long uaddr)
 {
 	unsigned int gup_flags = FOLL_LONGTERM | (ahead->writable ? FOLL_WRITE : 0);
+	unsigned long want = (ahead->end - uaddr) >> PAGE_SHIFT;
+	struct page **grown;
 	long n;
 
 	unpin_user_pages(ahead->pages + ahead->next,
 			 ahead->count - ahead->next);
 	ahead->next = 0;
 	ahead->count = 0;
-	n = pin_user_pages_fast(uaddr, min((ahead->end - uaddr) >> PAGE_SHIFT,
-					   PIN_BATCH),
-				gup_flags, ahead->pages);
+	if (want > ahead->cap && ahead->pages == ahead->small) {
+		grown = (struct page **)__get_free_page(GFP_KERNEL);
+		if (!grown)
+			return -ENOMEM;
+		ahead->pages = grown;
+		ahead->cap = PIN_BATCH;
+	}
+	n = pin_user_pages_fast(uaddr, min(want, ahead->cap), gup_flags,
+				ahead->pages);
 	if (n <= 0)
 		return n ? n : -EFAULT;
 	ahead->uaddr = uaddr;

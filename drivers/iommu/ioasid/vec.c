@@ -161,11 +161,9 @@ static int ioasid_vec_pin(struct ioasid_vec_call *v, struct list_head *pending)
 	struct ioasid_pages *pages;
 	struct ioasid_mapping *m;
 	u64 end = 0;
-	int rc;
+	int rc = 0;
 
-	rc = ioasid_pin_ahead_init(&ahead, v->cmd->flags & IOASID_MAP_WRITE);
-	if (rc)
-		return rc;
+	ioasid_pin_ahead_init(&ahead, v->cmd->flags & IOASID_MAP_WRITE);
 	for (v->failed = 0; v->failed < v->cmd->count; v->failed++) {
 		pages = ioasid_vec_pin_one(v, &ahead, &end);
 		if (IS_ERR(pages)) {

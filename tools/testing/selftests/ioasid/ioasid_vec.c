@@ -623,6 +623,42 @@ TEST_F(vec, fail_nth)
 }
 
 /*
+ * A stretch of memory longer than a call pins in its own frame: the batch
+ * it then allocates fails too, and nothing stays pinned past any failure.
+ */
+TEST_F(vec, fail_nth_long_stretch)
+{
+	/* Past the 16 pages the kernel pins ahead without allocating. */
+	const unsigned int count = 64;
+	uint64_t pins;
+	unsigned int n, i;
+	int rc;
+
+	if (!fault_injection_setup())
+		SKIP(return, "no fault injection");
+	fail_nth_sweep(n, rc, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+				  self->ioasid, 0, self->e, count, NULL)) {
+		if (!rc) {
+			ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+			continue;
+		}
+		ASSERT_TRUE(injected_errno(errno));
+		ASSERT_EQ(0, ptes(self->fd, &self->dev));
+		ASSERT_EQ(self->base, charged_mm(self->fd));
+		for (i = 0; i < count; i++) {
+			pins = -1;
+			page_phys(self->fd, self->buf + i * SZ_4K, &pins);
+			ASSERT_EQ(0, pins);
+		}
+	}
+	ASSERT_EQ(0, rc);
+	ASSERT_LT(count, n);
+	ASSERT_EQ(count, ptes(self->fd, &self->dev));
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioasid));
+	expect_empty(_metadata, self);
+}
+
+/*
  * One call that maps the first and the last page of the 64-bit IOVA
  * space syncs the whole space, whose length does not fit in a size: it
  * used to wrap to a sync of 0 bytes, which the mock refuses.
