@@ -64,7 +64,9 @@ EXTRA=$dir/extra CMD=/extra/run VFIO_EDU=1 MEM=3G CMDLINE=nokaslr \
 	"$repo/harness/vm.sh" "$out" bench custom > "$dir/vm.log" 2>&1 ||
 	{ tail -n 5 "$dir/vm.log" >&2; exit 1; }
 
-# Name each kernel address after the text symbol it falls in.
+# Name each kernel address after the text symbol it falls in.  perf sorts
+# by address, so a function shows once per address it was sampled at (or,
+# with --children, called from): its rows are summed into one.
 python3 - "$map" "$out/logs/custom.ktap" > "$dir/$case_name.txt" <<'PY'
 import bisect, re, sys
 syms = sorted((int(a, 16), n) for a, t, n in
@@ -73,9 +75,28 @@ keys = [a for a, _ in syms]
 def name(m):
     i = bisect.bisect_right(keys, int(m.group(0), 16)) - 1
     return syms[i][1] if i >= 0 else m.group(0)
+row = re.compile(r'\s*([\d.]+)%\s+(?:([\d.]+)%\s+)?(\[.\]) (\S+)')
+sums = None
+def flush():
+    for fn, pct in sorted(sums.items(), key=lambda kv: -kv[1][0]):
+        self_pct = '' if pct[1] is None else '%8.2f%%' % pct[1]
+        print('%8.2f%%%s  %s' % (pct[0], self_pct, fn))
 for line in open(sys.argv[2]):
-    if not line.startswith('['):
-        print(re.sub(r'0xffffffff[0-9a-f]{8}', name, line), end='')
+    if line.startswith('['):
+        continue
+    line = re.sub(r'0xffffffff[0-9a-f]{8}', name, line)
+    m = row.match(line)
+    if sums is not None and m:
+        old = sums.get(m.group(4), [0.0, None])
+        self_pct = m.group(2) and (old[1] or 0.0) + float(m.group(2))
+        sums[m.group(4)] = [old[0] + float(m.group(1)), self_pct]
+        continue
+    if sums is not None:
+        flush()
+        sums = None
+    if line.startswith('### profile'):
+        sums = {}
+    print(line, end='')
 PY
 sed -n '/^### profile/,/^### exit/p' "$dir/$case_name.txt"
 echo "profile: $dir/$case_name.txt"
