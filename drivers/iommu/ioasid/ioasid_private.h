@@ -380,7 +380,6 @@ struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
  * struct ioasid_pin_ahead - user pages pinned for the maps of a call to take
  * @pages: The batch: @small, or one page of page pointers once a stretch
  *         of memory is longer than @small
- * @cap: Room in @pages
  * @writable: Whether the call's maps pin for writing
  * @uaddr: The user address of @pages[@next]
  * @end: Where the memory the maps to come cover without a gap ends
@@ -398,7 +397,6 @@ struct ioasid_pages *ioasid_pages_get_user(unsigned long uaddr,
  */
 struct ioasid_pin_ahead {
 	struct page **pages;
-	unsigned long cap;
 	bool writable;
 	unsigned long uaddr;
 	unsigned long end;

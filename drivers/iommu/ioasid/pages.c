@@ -172,6 +172,12 @@ static int ioasid_pages_add_pages(struct ioasid_pages *pages,
 	return 0;
 }
 
+/* A long-term pin, for writing if devices may write. */
+static unsigned int ioasid_gup_flags(bool writable)
+{
+	return FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
+}
+
 /*
  * Pin the user pages from index @done on, up to @len of them into @batch,
  * and record them.  Return: the pages recorded, or an errno with none of
@@ -181,13 +187,12 @@ static long ioasid_pin_user_batch(struct ioasid_pages *pages,
 				  unsigned long uaddr, unsigned long done,
 				  struct page **batch, unsigned long len)
 {
-	unsigned int gup_flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
 	long n;
 	int rc;
 
 	n = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
-				min(pages->npages - done, len), gup_flags,
-				batch);
+				min(pages->npages - done, len),
+				ioasid_gup_flags(pages->writable), batch);
 	if (n <= 0)
 		return n ? n : -EFAULT;
 	rc = ioasid_pages_add_pages(pages, done, batch, n);
@@ -202,8 +207,16 @@ static long ioasid_pin_user_batch(struct ioasid_pages *pages,
 void ioasid_pin_ahead_init(struct ioasid_pin_ahead *ahead, bool writable)
 {
 	ahead->pages = ahead->small;
-	ahead->cap = ARRAY_SIZE(ahead->small);
 	ahead->writable = writable;
+	ahead->next = 0;
+	ahead->count = 0;
+}
+
+/* Unpin the pages of the batch that no map took. */
+static void ioasid_pin_ahead_drop(struct ioasid_pin_ahead *ahead)
+{
+	unpin_user_pages(ahead->pages + ahead->next,
+			 ahead->count - ahead->next);
 	ahead->next = 0;
 	ahead->count = 0;
 }
@@ -214,8 +227,7 @@ void ioasid_pin_ahead_init(struct ioasid_pin_ahead *ahead, bool writable)
  */
 void ioasid_pin_ahead_end(struct ioasid_pin_ahead *ahead)
 {
-	unpin_user_pages(ahead->pages + ahead->next,
-			 ahead->count - ahead->next);
+	ioasid_pin_ahead_drop(ahead);
 	if (ahead->pages != ahead->small)
 		free_page((unsigned long)ahead->pages);
 }
@@ -227,24 +239,23 @@ void ioasid_pin_ahead_end(struct ioasid_pin_ahead *ahead)
 static int ioasid_pin_ahead_fill(struct ioasid_pin_ahead *ahead,
 				 unsigned long uaddr)
 {
-	unsigned int gup_flags = FOLL_LONGTERM | (ahead->writable ? FOLL_WRITE : 0);
 	unsigned long want = (ahead->end - uaddr) >> PAGE_SHIFT;
+	unsigned long cap = ARRAY_SIZE(ahead->small);
 	struct page **grown;
 	long n;
 
-	unpin_user_pages(ahead->pages + ahead->next,
-			 ahead->count - ahead->next);
-	ahead->next = 0;
-	ahead->count = 0;
-	if (want > ahead->cap && ahead->pages == ahead->small) {
+	ioasid_pin_ahead_drop(ahead);
+	if (ahead->pages != ahead->small) {
+		cap = PIN_BATCH;
+	} else if (want > cap) {
 		grown = (struct page **)__get_free_page(GFP_KERNEL);
 		if (!grown)
 			return -ENOMEM;
 		ahead->pages = grown;
-		ahead->cap = PIN_BATCH;
+		cap = PIN_BATCH;
 	}
-	n = pin_user_pages_fast(uaddr, min(want, ahead->cap), gup_flags,
-				ahead->pages);
+	n = pin_user_pages_fast(uaddr, min(want, cap),
+				ioasid_gup_flags(ahead->writable), ahead->pages);
 	if (n <= 0)
 		return n ? n : -EFAULT;
 	ahead->uaddr = uaddr;
