@@ -100,6 +100,12 @@ static unsigned long mock_pte(phys_addr_t paddr, size_t pgsize, int prot)
 	       FIELD_PREP(MOCK_PTE_PROT, prot);
 }
 
+/* The index of @iova's PAGE_SIZE IOPTE in its table. */
+static unsigned long mock_pte_index(unsigned long iova)
+{
+	return (iova >> PAGE_SHIFT) & (MOCK_TABLE_PTES - 1);
+}
+
 /* The table slot of a PAGE_SIZE IOPTE for @iova; NULL if no table. */
 static unsigned long *mock_table_slot(struct mock_domain *md,
 				      unsigned long iova,
@@ -108,7 +114,7 @@ static unsigned long *mock_table_slot(struct mock_domain *md,
 	*table = xa_load(&md->tables, iova >> MOCK_TABLE_SHIFT);
 	if (!*table)
 		return NULL;
-	return &(*table)->pte[(iova >> PAGE_SHIFT) & (MOCK_TABLE_PTES - 1)];
+	return &(*table)->pte[mock_pte_index(iova)];
 }
 
 /* The IOPTE translating @iova, trying each page size the domain has. */
@@ -166,7 +172,7 @@ static int mock_set_small(struct mock_domain *md, unsigned long iova,
 			  phys_addr_t paddr, size_t pgcount, int prot,
 			  gfp_t gfp, size_t *set)
 {
-	unsigned long first = (iova >> PAGE_SHIFT) & (MOCK_TABLE_PTES - 1);
+	unsigned long first = mock_pte_index(iova);
 	struct mock_table *table;
 	size_t i, n;
 	int rc = 0;
@@ -198,7 +204,7 @@ static int mock_set_small(struct mock_domain *md, unsigned long iova,
 static unsigned long mock_clear_small(struct mock_domain *md,
 				      unsigned long iova, unsigned long n)
 {
-	unsigned long first = (iova >> PAGE_SHIFT) & (MOCK_TABLE_PTES - 1);
+	unsigned long first = mock_pte_index(iova);
 	struct mock_table *table;
 	unsigned long i;
 
