@@ -42,6 +42,25 @@ static int vec(int fd, __u32 op, __u32 flags, unsigned int ioasid,
 	return rc;
 }
 
+/*
+ * @len bytes of private memory in 4 KiB pages, each written (an untouched
+ * page is the shared zero page); MAP_FAILED on failure.
+ */
+static char *small_pages(size_t len)
+{
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (buf == MAP_FAILED)
+		return buf;
+	if (madvise(buf, len, MADV_NOHUGEPAGE)) {
+		munmap(buf, len);
+		return MAP_FAILED;
+	}
+	memset(buf, 1, len);
+	return buf;
+}
+
 FIXTURE(vec) {
 	int fd;
 	unsigned int ioasid;
@@ -63,11 +82,8 @@ FIXTURE_SETUP(vec)
 	self->ioasid = alloc.out_ioasid;
 	ASSERT_EQ(0, mock_add(self->fd, &default_cfg, &self->dev));
 	ASSERT_EQ(0, attach(self->fd, &self->dev, self->ioasid));
-	self->buf = mmap(NULL, NR * SZ_4K, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	self->buf = small_pages(NR * SZ_4K);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	ASSERT_EQ(0, madvise(self->buf, NR * SZ_4K, MADV_NOHUGEPAGE));
-	memset(self->buf, 1, NR * SZ_4K);
 	/* One page each, at every other IOVA page: no two merge. */
 	for (i = 0; i < NR; i++) {
 		self->e[i].iova = IOVA + 2 * i * SZ_4K;
@@ -295,11 +311,8 @@ TEST_F(vec, map_stretches_across_batches)
 	char *buf;
 	int i;
 
-	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	buf = small_pages(len);
 	ASSERT_NE(MAP_FAILED, buf);
-	ASSERT_EQ(0, madvise(buf, len, MADV_NOHUGEPAGE));
-	memset(buf, 1, len);
 	/* 1 + BIG + 1 pages without a gap, then the first page again. */
 	e[0] = (struct ioasid_vec_entry){ .iova = IOVA, .addr = (uintptr_t)buf,
 					  .length = SZ_4K };
