@@ -333,6 +333,7 @@ TEST_F(vec, map_stretches_across_batches)
 					 (char *)(uintptr_t)e[i].addr,
 					 e[i].length / SZ_4K));
 	for (i = 0; i < BIG + 2; i++) {
+		pins = -1;
 		page_phys(self->fd, buf + i * SZ_4K, &pins);
 		ASSERT_EQ(i ? 1 : 2, pins);
 	}
