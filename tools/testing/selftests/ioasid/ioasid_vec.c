@@ -44,12 +44,14 @@ static int vec(int fd, __u32 op, __u32 flags, unsigned int ioasid,
 
 /*
  * @len bytes of private memory in 4 KiB pages, each written (an untouched
- * page is the shared zero page); MAP_FAILED on failure.
+ * page is the shared zero page); MAP_FAILED on failure.  The pages are
+ * faulted in only after MADV_NOHUGEPAGE: populated at mmap() time, a
+ * buffer of 2 MiB or more may get a huge page, whose pins count as one.
  */
 static char *small_pages(size_t len)
 {
 	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (buf == MAP_FAILED)
 		return buf;
