@@ -38,7 +38,8 @@ help:
 	@echo "make lint       checkpatch --strict and kernel-doc on the new files"
 	@echo "make bench      time /dev/ioasid against iommufd and VFIO type1 (bench kernel);"
 	@echo "                prints a table and the paths of bench.csv and bench.svg"
-	@echo "make profile CASE=small_10000x4k   one bench case under perf, by function"
+	@echo "make profile CASE=small_10000x4k   one bench case under perf, by function;"
+	@echo "                ROW=NAME or ROW=NAME/IMPL keeps one of its rows"
 	@echo "make series    the patch series for review, in $(OUT)/series, checkpatch-clean"
 	@echo "make series-check   git am each patch of the series in turn and build it"
 	@echo "make series-test    boot each point of the series that has selftests and run them"
@@ -109,7 +110,7 @@ bench: tree $(BENCH_KERNEL)
 # One case of the benchmark under perf, in the bench VM: CASE=small_10000x4k.
 CASE ?= small_10000x4k
 profile: tree $(BENCH_KERNEL)
-	@$(H)/profile.sh $(OUT) $(CASE)
+	@$(H)/profile.sh $(OUT) $(CASE) $(ROW)
 
 series: deps
 	@$(H)/series.sh $(OUT)/series

@@ -10,13 +10,21 @@
 # addresses are named here from its System.map.  Under TCG the shares,
 # not the times, are what mean something.
 #
-# usage: harness/profile.sh OUT_DIR CASE [ITERATIONS]
+# usage: harness/profile.sh OUT_DIR CASE [ROW [ITERATIONS]]
+# ROW, if given, keeps only the case's rows of that name, or of that
+# implementation (ioasid, iommufd, type1, floor): ROW or ROW/IMPL.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$(cd "$1" && pwd)
 case_name=$2
-iterations=${3:-20}
+row=${3:-}
+iterations=${4:-20}
+select=
+case $row in
+*/*) select="-r ${row%/*} -i ${row#*/}" ;;
+?*) select="-r $row" ;;
+esac
 dir=$out/profile
 map=$out/build-bench/System.map
 
@@ -48,7 +56,7 @@ SH
 cat > "$dir/extra/run" <<SH
 #!/bin/sh
 /extra/perf record -q -e cpu-clock -F 4000 -g -o /tmp/perf.data -- \\
-	/tests/ioasid-bench -c $case_name -n $iterations
+	/tests/ioasid-bench -c $case_name $select -n $iterations
 for children in --no-children --children; do
 	echo "### profile \$children"
 	/extra/perf report -i /tmp/perf.data --stdio \$children --sort sym \\
@@ -57,7 +65,7 @@ done
 SH
 chmod +x "$dir/extra/perf" "$dir/extra/run"
 
-echo "profile: $case_name, $iterations iterations of each row, in the VM"
+echo "profile: $case_name${row:+ ($row)}, $iterations iterations of each row, in the VM"
 EXTRA=$dir/extra CMD=/extra/run VFIO_EDU=1 MEM=3G CMDLINE=nokaslr \
 	DEVICES="-device edu -object memory-backend-ram,id=hm,size=256M
 	-device ivshmem-plain,memdev=hm" \

@@ -16,9 +16,11 @@
  * notes ("# ...") and errors go to stderr.  An implementation that fails
  * a case gets no line for it, and the exit status is 1.
  *
- * usage: ioasid-bench [-n ITERATIONS] [-c CASE]
+ * usage: ioasid-bench [-n ITERATIONS] [-c CASE] [-r ROW] [-i IMPL]
  *   -n: iterations of each case (default: each case's own)
  *   -c: run only the case of that name (make profile runs one)
+ *   -r, -i: of its rows, only those of that name, or of that implementation
+ *       (ioasid, iommufd, type1, floor)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -210,6 +212,8 @@ struct bench_case {
 
 static char group_path[300];
 static const char *failed_call;
+/* -r and -i: run only the variants of one row, or of one implementation. */
+static const char *only_row, *only_impl;
 
 static double now_us(void)
 {
@@ -1105,6 +1109,13 @@ static double median(double *v, unsigned int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static bool variant_skipped(const struct bench_case *c,
+			    const struct variant *v)
+{
+	return (only_row && strcmp(only_row, v->row ?: c->name)) ||
+	       (only_impl && strcmp(only_impl, impl_name[v->impl]));
+}
+
 /* Run one case; returns the number of its rows that failed. */
 static int run_case(const struct bench_case *c, unsigned int rounds)
 {
@@ -1136,7 +1147,7 @@ static int run_case(const struct bench_case *c, unsigned int rounds)
 		for (k = 0; k < nv; k++) {
 			i = (r + k) % nv;
 			v = &c->variants[i];
-			if (failed[i])
+			if (failed[i] || variant_skipped(c, v))
 				continue;
 			if (session_open(&s, v, !c->unattached)) {
 				failed[i] = true;
@@ -1152,6 +1163,8 @@ static int run_case(const struct bench_case *c, unsigned int rounds)
 	}
 	for (i = 0; i < nv; i++) {
 		v = &c->variants[i];
+		if (variant_skipped(c, v))
+			continue;
 		if (failed[i]) {
 			bad++;
 			continue;
@@ -1303,13 +1316,18 @@ int main(int argc, char **argv)
 	const char *only = NULL;
 	int opt, bad = 0;
 
-	while ((opt = getopt(argc, argv, "n:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:c:r:i:")) != -1) {
 		if (opt == 'c') {
 			only = optarg;
+		} else if (opt == 'r') {
+			only_row = optarg;
+		} else if (opt == 'i') {
+			only_impl = optarg;
 		} else if (opt == 'n' && atoi(optarg) >= 1) {
 			iterations = atoi(optarg);
 		} else {
-			fprintf(stderr, "usage: %s [-n ITERATIONS] [-c CASE]\n",
+			fprintf(stderr,
+				"usage: %s [-n ITERATIONS] [-c CASE] [-r ROW] [-i IMPL]\n",
 				argv[0]);
 			return 2;
 		}
