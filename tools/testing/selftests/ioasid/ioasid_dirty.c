@@ -425,8 +425,11 @@ static void *race_reader(void *arg)
 /*
  * Readers, a writer device, maps and unmaps and tracking switched on and
  * off, all at once: the kernel must stay consistent (lockdep, KASAN).
+ * Its 2000 rounds on the debug kernel under TCG once ran past the
+ * harness's default 30 s while the host was busy: the timeout is for
+ * the machine, not for the kernel.
  */
-TEST_F(dirty, race_read_map_unmap_toggle)
+TEST_F_TIMEOUT(dirty, race_read_map_unmap_toggle, 120)
 {
 	struct race r = {
 		.fd = self->fd, .ioasid = self->ioasid, .dev = &self->dev,
