@@ -10,6 +10,8 @@
  * each per call is measured, not assumed.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -349,6 +351,133 @@ TEST_F(vec, map_stretches_across_batches)
 		ASSERT_EQ(0, pins);
 	}
 	munmap(buf, len);
+}
+
+#define HUGE_ENTRIES	(SZ_2M / SZ_4K)
+
+/*
+ * Entries of 4 KiB over one transparent huge page, pinned ahead in
+ * batches: each maps its own page of the folio, which counts a pin per
+ * entry, and a call that fails just past the huge page leaves none.
+ */
+TEST_F(vec, map_entries_of_a_huge_page)
+{
+	struct ioasid_vec_entry e[HUGE_ENTRIES + 1], half[2][HUGE_ENTRIES / 2];
+	char *raw, *buf;
+	uint64_t pins;
+	__u32 failed;
+	int i;
+
+	raw = mmap(NULL, 3 * SZ_2M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, raw);
+	buf = (char *)(((uintptr_t)raw + SZ_2M - 1) & ~(SZ_2M - 1));
+	ASSERT_EQ(0, madvise(buf, SZ_2M, MADV_HUGEPAGE));
+	memset(buf, 1, SZ_2M);
+	/* The page after the huge page continues its stretch, unreadable. */
+	ASSERT_EQ(0, mprotect(buf + SZ_2M, SZ_4K, PROT_NONE));
+	for (i = 0; i <= HUGE_ENTRIES; i++)
+		e[i] = (struct ioasid_vec_entry){
+			.iova = IOVA + 2 * i * SZ_4K,
+			.addr = (uintptr_t)buf + i * SZ_4K,
+			.length = SZ_4K,
+		};
+
+	ASSERT_ERRNO(EFAULT, vec(self->fd, IOASID_VEC_MAP, RW_FIXED,
+				 self->ioasid, 0, e, HUGE_ENTRIES + 1, &failed));
+	ASSERT_EQ(HUGE_ENTRIES, failed);
+	ASSERT_EQ(0, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base, charged_mm(self->fd));
+	ASSERT_NE(0, page_phys(self->fd, buf, &pins));
+	ASSERT_EQ(0, pins);
+
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid, 0,
+			 e, HUGE_ENTRIES, NULL));
+	ASSERT_EQ(HUGE_ENTRIES, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base + HUGE_ENTRIES, charged_mm(self->fd));
+	for (i = 0; i < HUGE_ENTRIES; i++)
+		ASSERT_TRUE(entry_mapped(self->fd, &self->dev, &e[i], PROT_RW));
+	/* One folio: the pins of every entry show on each of its pages. */
+	ASSERT_NE(0, page_phys(self->fd, buf + SZ_2M - SZ_4K, &pins));
+	ASSERT_EQ(HUGE_ENTRIES, pins);
+
+	/* Each entry gives back its own pin, every other one first. */
+	for (i = 0; i < HUGE_ENTRIES; i++)
+		half[i % 2][i / 2] = (struct ioasid_vec_entry){
+			.iova = e[i].iova, .length = SZ_4K,
+		};
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_UNMAP, 0, self->ioasid, 0,
+			 half[0], HUGE_ENTRIES / 2, NULL));
+	ASSERT_EQ(HUGE_ENTRIES / 2, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base + HUGE_ENTRIES / 2, charged_mm(self->fd));
+	ASSERT_NE(0, page_phys(self->fd, buf, &pins));
+	ASSERT_EQ(HUGE_ENTRIES / 2, pins);
+	ASSERT_EQ(0, vec(self->fd, IOASID_VEC_UNMAP, 0, self->ioasid, 0,
+			 half[1], HUGE_ENTRIES / 2, NULL));
+	ASSERT_EQ(0, ptes(self->fd, &self->dev));
+	ASSERT_EQ(self->base, charged_mm(self->fd));
+	ASSERT_NE(0, page_phys(self->fd, buf, &pins));
+	ASSERT_EQ(0, pins);
+	munmap(raw, 3 * SZ_2M);
+}
+
+struct hole_punch {
+	char *page;
+	atomic_bool stop;
+	long rounds;
+};
+
+/* Take a page of the buffer away and put a fresh one back, again and again. */
+static void *punch_holes(void *arg)
+{
+	struct hole_punch *h = arg;
+
+	while (!atomic_load(&h->stop)) {
+		if (munmap(h->page, SZ_4K) ||
+		    mmap(h->page, SZ_4K, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+		    h->page)
+			return h;
+		memset(h->page, 1, SZ_4K);
+		h->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * The memory of a stretch goes away and comes back while it is pinned
+ * ahead: each call maps every entry, or fails with EFAULT and leaves
+ * nothing mapped, pinned or charged.
+ */
+TEST_F_TIMEOUT(vec, map_races_munmap_of_its_memory, 120)
+{
+	struct hole_punch h = { .page = self->buf + 100 * SZ_4K };
+	int i, mapped = 0, faulted = 0;
+	pthread_t t;
+	void *ret;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, punch_holes, &h));
+	for (i = 0; i < 100; i++) {
+		if (!vec(self->fd, IOASID_VEC_MAP, RW_FIXED, self->ioasid, 0,
+			 self->e, NR, NULL)) {
+			mapped++;
+			ASSERT_EQ(NR, ptes(self->fd, &self->dev));
+			ASSERT_EQ(self->base + NR, charged_mm(self->fd));
+			ASSERT_EQ(0, unmap_vec(self->fd, self->ioasid, self->e,
+					       NR, NULL));
+			continue;
+		}
+		ASSERT_EQ(EFAULT, errno);
+		faulted++;
+		ASSERT_EQ(0, ptes(self->fd, &self->dev));
+		ASSERT_EQ(self->base, charged_mm(self->fd));
+	}
+	atomic_store(&h.stop, true);
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(NULL, ret);
+	TH_LOG("%d calls mapped, %d faulted, %ld holes", mapped, faulted,
+	       h.rounds);
+	expect_empty(_metadata, self);
 }
 
 /* An entry on an existing mapping is refused before anything is pinned. */
