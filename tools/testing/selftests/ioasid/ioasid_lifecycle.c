@@ -663,12 +663,16 @@ TEST_F_TIMEOUT(memcg, enomem_at_limit, 300)
 }
 
 /* ---------------------------------------------------------------------
- * SIGKILL in the middle of mapping 1 GiB.
+ * SIGKILL in the middle of mapping 1 GiB, in one range or in the entries
+ * of one IOASID_VEC.
  */
 
 #define BIG_MAP		0x40000000UL
 /* Pins seen before the kill: well into the map, far from its end. */
 #define KILL_AFTER_PINS	16384
+/* The 1 GiB as the most entries a vector takes: consecutive memory. */
+#define VEC_ENTRIES	IOASID_VEC_MAX
+#define VEC_ENTRY_LEN	(BIG_MAP / VEC_ENTRIES)
 
 FIXTURE(kill_map) {
 	long long pins, locked;
@@ -678,6 +682,7 @@ FIXTURE(kill_map) {
 
 FIXTURE_VARIANT(kill_map) {
 	bool account_mm;
+	bool vec;	/* IOASID_VEC: each entry charges as it is pinned */
 };
 
 FIXTURE_VARIANT_ADD(kill_map, user) {
@@ -686,6 +691,11 @@ FIXTURE_VARIANT_ADD(kill_map, user) {
 
 FIXTURE_VARIANT_ADD(kill_map, mm) {
 	.account_mm = true,
+};
+
+FIXTURE_VARIANT_ADD(kill_map, vec_mm) {
+	.account_mm = true,
+	.vec = true,
 };
 
 FIXTURE_SETUP(kill_map)
@@ -708,8 +718,27 @@ FIXTURE_TEARDOWN(kill_map)
 	}
 }
 
-static void kill_map_child(struct report *r, bool account_mm)
+/*
+ * The vector of entries that map @buf whole, each on its own mapping;
+ * pinned ahead, consecutive entries share the batches of pins.
+ */
+static struct ioasid_vec_entry *kill_map_entries(char *buf)
 {
+	struct ioasid_vec_entry *e = calloc(VEC_ENTRIES, sizeof(*e));
+	unsigned int i;
+
+	for (i = 0; e && i < VEC_ENTRIES; i++)
+		e[i] = (struct ioasid_vec_entry){
+			.iova = IOVA_BIG + i * VEC_ENTRY_LEN,
+			.addr = (uintptr_t)buf + i * VEC_ENTRY_LEN,
+			.length = VEC_ENTRY_LEN,
+		};
+	return e;
+}
+
+static void kill_map_child(struct report *r, bool account_mm, bool vec)
+{
+	IOASID_CMD(ioasid_vec, vcmd);
 	IOASID_CMD(ioasid_map, cmd);
 	unsigned int id;
 	void *buf;
@@ -728,9 +757,20 @@ static void kill_map_child(struct report *r, bool account_mm)
 	cmd.ioasid = id;
 	cmd.user_va = (uintptr_t)buf;
 	cmd.length = BIG_MAP;
+	vcmd.op = IOASID_VEC_MAP;
+	vcmd.flags = RW_FIXED;
+	vcmd.ioasid = id;
+	vcmd.count = VEC_ENTRIES;
+	if (vec) {
+		vcmd.entries = (uintptr_t)kill_map_entries(buf);
+		CHILD_CHECK(r, vcmd.entries);
+	}
 	STORE(r->stage, 1);
 	STORE(r->in_call, 1);
-	r->err[0] = ioctl(fd, IOASID_MAP, &cmd) ? errno : 0;
+	if (vec)
+		r->err[0] = ioctl(fd, IOASID_VEC, &vcmd) ? errno : 0;
+	else
+		r->err[0] = ioctl(fd, IOASID_MAP, &cmd) ? errno : 0;
 	STORE(r->in_call, 0);
 	STORE(r->stage, 2);
 	pause();
@@ -739,7 +779,9 @@ static void kill_map_child(struct report *r, bool account_mm)
 
 /*
  * The child is killed while its map is pinning: the map stops at the next
- * batch, and what it pinned and charged is given back.
+ * batch, and what it pinned and charged is given back.  A vector stops
+ * the same way inside an entry, with the entries before it pinned and
+ * charged, and pages pinned ahead for the entries after it.
  */
 TEST_F_TIMEOUT(kill_map, sigkill_during_1g_map, 300)
 {
@@ -755,7 +797,7 @@ TEST_F_TIMEOUT(kill_map, sigkill_during_1g_map, 300)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		kill_map_child(r, variant->account_mm);
+		kill_map_child(r, variant->account_mm, variant->vec);
 	self->pid = pid;
 	ASSERT_TRUE(wait_stage(r, pid, 1))
 		TH_LOG("child check at line %d", r->failed_line);
@@ -782,8 +824,13 @@ TEST_F_TIMEOUT(kill_map, sigkill_during_1g_map, 300)
 	       locked_during - self->locked);
 	ASSERT_LE(KILL_AFTER_PINS, seen);
 	ASSERT_GT((long long)(BIG_MAP / PAGE), taken);
-	/* The whole length is charged before pinning starts. */
-	if (variant->account_mm) {
+	/* Each entry of a vector is charged when it is pinned. */
+	if (variant->vec) {
+		ASSERT_LT(0, vmpin_during);
+		ASSERT_GT((long)(BIG_MAP >> 10), vmpin_during);
+		ASSERT_EQ(self->locked, locked_during);
+	/* One range is charged whole before pinning starts. */
+	} else if (variant->account_mm) {
 		ASSERT_EQ(BIG_MAP >> 10, vmpin_during);
 		ASSERT_EQ(self->locked, locked_during);
 	} else {
