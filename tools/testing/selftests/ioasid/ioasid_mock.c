@@ -208,9 +208,8 @@ TEST_F(mock, thp_maps_huge)
 	raw = mmap(NULL, 2 * SZ_2M, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, raw);
-	buf = (char *)(((uintptr_t)raw + SZ_2M - 1) & ~(SZ_2M - 1));
-	ASSERT_EQ(0, madvise(buf, SZ_2M, MADV_HUGEPAGE));
-	memset(buf, 1, SZ_2M);
+	buf = thp_in(raw);
+	ASSERT_NE(NULL, buf);
 	huge_ptes(_metadata, self->fd, self->ioasid, buf, "THP");
 	munmap(raw, 2 * SZ_2M);
 }

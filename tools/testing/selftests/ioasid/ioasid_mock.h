@@ -7,6 +7,7 @@
 #define __SELFTEST_IOASID_MOCK_H
 
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "ioasid_test.h"
 #include "../../../../drivers/iommu/ioasid/ioasid_test.h"
@@ -126,6 +127,21 @@ static inline uint64_t page_phys(int fd, void *va, uint64_t *pins)
 	if (pins)
 		*pins = cmd.page_pins.out_pins;
 	return cmd.page_pins.out_phys;
+}
+
+/*
+ * The 2 MiB-aligned part of the private anonymous mapping @raw, made a
+ * transparent huge page and written; @raw must be 2 MiB longer than what
+ * the caller needs from the huge page on.  NULL if the advice is refused.
+ */
+static inline char *thp_in(char *raw)
+{
+	char *buf = (char *)(((uintptr_t)raw + SZ_2M - 1) & ~(SZ_2M - 1));
+
+	if (madvise(buf, SZ_2M, MADV_HUGEPAGE))
+		return NULL;
+	memset(buf, 1, SZ_2M);
+	return buf;
 }
 
 static inline int map_at(int fd, unsigned int ioasid, void *va, size_t len,

@@ -371,9 +371,8 @@ TEST_F(vec, map_entries_of_a_huge_page)
 	raw = mmap(NULL, 3 * SZ_2M, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, raw);
-	buf = (char *)(((uintptr_t)raw + SZ_2M - 1) & ~(SZ_2M - 1));
-	ASSERT_EQ(0, madvise(buf, SZ_2M, MADV_HUGEPAGE));
-	memset(buf, 1, SZ_2M);
+	buf = thp_in(raw);
+	ASSERT_NE(NULL, buf);
 	/* The page after the huge page continues its stretch, unreadable. */
 	ASSERT_EQ(0, mprotect(buf + SZ_2M, SZ_4K, PROT_NONE));
 	for (i = 0; i <= HUGE_ENTRIES; i++)
