@@ -757,11 +757,11 @@ static void kill_map_child(struct report *r, bool account_mm, bool vec)
 	cmd.ioasid = id;
 	cmd.user_va = (uintptr_t)buf;
 	cmd.length = BIG_MAP;
-	vcmd.op = IOASID_VEC_MAP;
-	vcmd.flags = RW_FIXED;
-	vcmd.ioasid = id;
-	vcmd.count = VEC_ENTRIES;
 	if (vec) {
+		vcmd.op = IOASID_VEC_MAP;
+		vcmd.flags = RW_FIXED;
+		vcmd.ioasid = id;
+		vcmd.count = VEC_ENTRIES;
 		vcmd.entries = (uintptr_t)kill_map_entries(buf);
 		CHILD_CHECK(r, vcmd.entries);
 	}
