@@ -1116,6 +1116,19 @@ static bool variant_skipped(const struct bench_case *c,
 	       (only_impl && strcmp(only_impl, impl_name[v->impl]));
 }
 
+/* Whether -c, -r and -i leave any row of @c to run. */
+static bool case_selected(const struct bench_case *c, const char *only)
+{
+	unsigned int i;
+
+	if (only && strcmp(only, c->name))
+		return false;
+	for (i = 0; i < c->nr_variants; i++)
+		if (!variant_skipped(c, &c->variants[i]))
+			return true;
+	return false;
+}
+
 /* Run one case; returns the number of its rows that failed. */
 static int run_case(const struct bench_case *c, unsigned int rounds)
 {
@@ -1312,7 +1325,7 @@ static bool find_bar_device(void)
 
 int main(int argc, char **argv)
 {
-	unsigned int i, iterations = 0;
+	unsigned int i, iterations = 0, selected = 0;
 	const char *only = NULL;
 	int opt, bad = 0;
 
@@ -1342,14 +1355,20 @@ int main(int argc, char **argv)
 	     VFIO_CDEV, group_path);
 	printf("case,impl,median_us,iterations\n");
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		if (only && strcmp(only, cases[i].name))
+		if (!case_selected(&cases[i], only))
 			continue;
+		selected++;
 		if (cases[i].iter == iter_bar && !find_bar_device()) {
 			note("%s: no ivshmem device bound to vfio-pci", cases[i].name);
 			bad++;
 			continue;
 		}
 		bad += run_case(&cases[i], iterations ?: cases[i].rounds);
+	}
+	/* A misspelt case or row would make an empty table, or profile. */
+	if (!selected) {
+		fprintf(stderr, "ioasid-bench: no row matches -c, -r and -i\n");
+		return 2;
 	}
 	return bad ? 1 : 0;
 }
